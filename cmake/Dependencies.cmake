@@ -1,0 +1,50 @@
+# Every dependency is a Debian package. When one is missing, configuration stops with a message
+# naming the package and the command that installs everything (scripts/bootstrap).
+include_guard(GLOBAL)
+find_package(PkgConfig QUIET)
+
+function(echoes_missing what debian_package)
+  message(FATAL_ERROR
+    "Echoes needs ${what}, which was not found.\n"
+    "Install it with:  sudo scripts/bootstrap   (Debian package: ${debian_package})")
+endfunction()
+
+macro(echoes_find_package name debian_package)
+  find_package(${name} ${ARGN} QUIET)
+  if(NOT ${name}_FOUND)
+    echoes_missing(${name} ${debian_package})
+  endif()
+endmacro()
+
+set(THREADS_PREFER_PTHREAD_FLAG ON)
+find_package(Threads REQUIRED)
+
+echoes_find_package(nlohmann_json nlohmann-json3-dev 3.11)
+echoes_find_package(GTest libgtest-dev)
+echoes_find_package(rapidcheck librapidcheck-dev)
+echoes_find_package(fmt libfmt-dev)
+if(ECHOES_BUILD_BENCHMARKS)
+  echoes_find_package(benchmark libbenchmark-dev)
+endif()
+
+if(NOT PKG_CONFIG_FOUND)
+  echoes_missing(pkg-config pkg-config)
+endif()
+# cpp-httplib is a compiled library in Debian. Its pkg-config file carries the CPPHTTPLIB_*
+# definitions the library was built with; every target that includes httplib.h must use them, or
+# its structs will not match the library's. PkgConfig::httplib carries them.
+pkg_check_modules(httplib QUIET IMPORTED_TARGET GLOBAL cpp-httplib>=0.11)
+if(NOT httplib_FOUND)
+  echoes_missing(cpp-httplib libcpp-httplib-dev)
+endif()
+
+# valijson is header-only.
+find_path(VALIJSON_INCLUDE_DIR valijson/validator.hpp)
+if(NOT VALIJSON_INCLUDE_DIR)
+  echoes_missing(valijson libvalijson-dev)
+endif()
+add_library(echoes_valijson INTERFACE)
+target_include_directories(echoes_valijson SYSTEM INTERFACE ${VALIJSON_INCLUDE_DIR})
+target_link_libraries(echoes_valijson INTERFACE nlohmann_json::nlohmann_json)
+
+include(GoogleTest)
