@@ -20,12 +20,13 @@ set(_gcovr_args
   --cobertura "${_cov}/cobertura.xml" --cobertura-pretty
   --json-summary "${_cov}/summary.json" --json-summary-pretty
   --print-summary)
+cmake_host_system_information(RESULT _cores QUERY NUMBER_OF_LOGICAL_CORES)
 add_custom_target(coverage-clean
   COMMAND find "${PROJECT_BINARY_DIR}" -name "*.gcda" -delete
   COMMENT "Removing old coverage counters")
 add_custom_target(coverage
   COMMAND "${CMAKE_COMMAND}" -E make_directory "${_cov}" "${ECHOES_REPORTS_DIR}/junit"
-  COMMAND "${CMAKE_CTEST_COMMAND}" --test-dir "${PROJECT_BINARY_DIR}" -L gate
+  COMMAND "${CMAKE_CTEST_COMMAND}" --test-dir "${PROJECT_BINARY_DIR}" -L gate -j ${_cores}
           --output-on-failure --output-junit "${ECHOES_REPORTS_DIR}/junit/coverage-gate.xml"
   COMMAND "${GCOVR}" ${_gcovr_args}
   DEPENDS coverage-clean
