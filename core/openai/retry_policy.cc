@@ -1,0 +1,129 @@
+#include "core/openai/retry_policy.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <ctime>
+
+namespace echoes::openai {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
+    if (x != b[i]) return false;
+  }
+  return true;
+}
+
+// Rounded, not truncated: 4.084 s must be 4084 ms exactly, not 1 ns less.
+Duration seconds_to_duration(double seconds) {
+  return std::chrono::round<Duration>(std::chrono::duration<double>(seconds));
+}
+
+Duration millis_to_duration(double millis) {
+  return std::chrono::round<Duration>(std::chrono::duration<double, std::milli>(millis));
+}
+
+}  // namespace
+
+std::optional<double> parse_retry_number(std::string_view text) {
+  text = trim(text);
+  if (text.empty() || text.front() == '-' || text.front() == '+') return std::nullopt;
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value,
+                                   std::chars_format::fixed);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<WallTime> parse_http_date(std::string_view text) {
+  const std::string s(trim(text));
+  // RFC 9110 section 5.6.7: the preferred form and the two obsolete ones a recipient must accept.
+  for (const char* format : {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
+                             "%a %b %d %H:%M:%S %Y"}) {
+    std::tm tm{};
+    const char* end = strptime(s.c_str(), format, &tm);
+    if (end == nullptr || *end != '\0') continue;
+    const std::time_t t = timegm(&tm);
+    if (t == static_cast<std::time_t>(-1)) continue;
+    return std::chrono::system_clock::from_time_t(t);
+  }
+  return std::nullopt;
+}
+
+RetryPolicy::RetryPolicy(RetryPolicyConfig config) : config_(config), engine_(config.seed) {}
+
+RetryPolicy::RetryPolicy(RetryPolicyConfig config, UnitRandom random)
+    : config_(config), engine_(config.seed), random_(std::move(random)) {}
+
+bool RetryPolicy::is_retryable(const AttemptFailure& failure) const {
+  if (failure.code == ErrorCode::kCircuitOpen || failure.code == ErrorCode::kRateLimitedLocally) {
+    return false;  // local refusals: retrying would only ask the same question again
+  }
+  if (!failure.http_status) {
+    return failure.code == ErrorCode::kConnection || failure.code == ErrorCode::kTimeout;
+  }
+  if (failure.headers.should_retry) {
+    const std::string_view v = trim(*failure.headers.should_retry);
+    if (equals_ignoring_case(v, "true")) return true;
+    if (equals_ignoring_case(v, "false")) return false;
+    // Any other value is ignored, as the SDKs do.
+  }
+  const int status = *failure.http_status;
+  return status == 408 || status == 409 || status == 429 || status >= 500;
+}
+
+std::optional<Duration> RetryPolicy::server_requested_delay(const RetryHeaders& headers,
+                                                           WallTime now) const {
+  std::optional<Duration> delay;
+  if (headers.retry_after_ms) {
+    if (auto ms = parse_retry_number(*headers.retry_after_ms)) delay = millis_to_duration(*ms);
+  }
+  if (!delay && headers.retry_after) {
+    if (auto seconds = parse_retry_number(*headers.retry_after)) {
+      delay = seconds_to_duration(*seconds);
+    } else if (auto date = parse_http_date(*headers.retry_after)) {
+      delay = std::chrono::duration_cast<Duration>(*date - now);
+    }
+  }
+  if (delay && *delay > Duration::zero() && *delay <= config_.max_server_delay) return delay;
+  return std::nullopt;
+}
+
+std::pair<Duration, Duration> RetryPolicy::backoff_bounds(int retries_taken) const {
+  // 2^n overflows nothing as a double, and the cap applies long before precision matters.
+  const int n = retries_taken < 0 ? 0 : (retries_taken > 1000 ? 1000 : retries_taken);
+  const double initial = std::chrono::duration<double>(config_.initial_delay).count();
+  const double cap = std::chrono::duration<double>(config_.max_delay).count();
+  const double upper = std::min(initial * std::pow(2.0, n), cap);
+  return {seconds_to_duration(upper * config_.min_jitter_factor), seconds_to_duration(upper)};
+}
+
+Duration RetryPolicy::delay_before_retry(int retries_taken, const RetryHeaders& headers,
+                                         WallTime now) {
+  if (auto requested = server_requested_delay(headers, now)) return *requested;
+  const auto [lower, upper] = backoff_bounds(retries_taken);
+  double unit = 0;
+  {
+    std::lock_guard lock(mutex_);
+    unit = random_ ? random_()
+                   : std::uniform_real_distribution<double>(0.0, 1.0)(engine_);
+  }
+  unit = std::clamp(unit, 0.0, 1.0);
+  // factor = 1 - (1 - min_factor) * unit, so the delay spans [lower, upper].
+  const double factor = 1.0 - (1.0 - config_.min_jitter_factor) * unit;
+  const double upper_seconds = std::chrono::duration<double>(upper).count();
+  return std::clamp(seconds_to_duration(upper_seconds * factor), lower, upper);
+}
+
+}  // namespace echoes::openai
