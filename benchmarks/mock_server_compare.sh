@@ -238,7 +238,7 @@ for name in sorted(glob.glob(os.path.join(folder, "**", "*.json"), recursive=Tru
         body = as_json(request.get("body"))
         if not isinstance(body, dict) or body.get("stream"):
             continue
-        if response.get("status", 200) != 200 or response.get("chunks") or interaction.get("fault"):
+        if response.get("status", 200) != 200 or response.get("stream") or interaction.get("faults"):
             continue
         with open(out, "w") as f:
             json.dump(body, f, separators=(",", ":"))

@@ -1,0 +1,416 @@
+// sse_soak: holds N concurrent SSE streams open against a server that replays a recorded stream
+// with its timing, and measures how late every event arrives against its recorded offset, and
+// the server's resident memory over the run. benchmarks/mock_sse_soak.sh builds and runs it.
+//
+//   sse_soak --port 8080 --body request.json --offsets offsets.txt --streams 256
+//            --duration 30 --server-pid 1234 --json reports/bench/mock_sse_soak.json
+//
+// --body holds the exact request to POST (path: --path, default /v1/chat/completions); --offsets
+// holds one integer per line: the recorded offset in ms from the request of each `data:` event in
+// order, the last one being `data: [DONE]`. An event counts as arrived when its blank-line
+// terminator has been read; its lateness is (arrival - request start) - recorded offset.
+// Each stream's client loops (one request after another on a keep-alive connection) until the
+// duration has passed; the streams start staggered over at most a second so that they do not all
+// send their chunks in the same instant. Every wait is bounded: connect 5 s, read --read-timeout.
+//
+// Exit status: 0 when the run completed (targets are reported, not enforced), 2 for bad options,
+// 1 when no stream completed.
+#include <httplib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+struct Options {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::string path = "/v1/chat/completions";
+  std::string body;                   // request body bytes
+  std::vector<std::int64_t> offsets;  // recorded offset of each event, [DONE] last
+  int streams = 256;
+  int duration_s = 30;
+  int read_timeout_s = 10;
+  long server_pid = 0;                // 0: no memory sampling
+  double deadline_ms = 5.0;           // target: p99 lateness at most this
+  double max_rss_growth = 0.10;       // target: late RSS at most this fraction above early RSS
+  std::string json_path;
+};
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool parse_int(std::string_view text, long& out) {
+  if (text.empty()) return false;
+  char* end = nullptr;
+  const std::string copy(text);
+  out = std::strtol(copy.c_str(), &end, 10);
+  return end != nullptr && *end == '\0';
+}
+
+// Returns an error message, or nothing when `options` is complete.
+std::optional<std::string> parse_options(int argc, char** argv, Options& options) {
+  std::string body_file;
+  std::string offsets_file;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view flag = argv[i];
+    if (flag == "-h" || flag == "--help") return std::string("help");
+    if (i + 1 >= argc) return "flag " + std::string(flag) + " needs a value";
+    const std::string_view value = argv[++i];
+    long number = 0;
+    const bool numeric = parse_int(value, number);
+    if (flag == "--host") {
+      options.host = value;
+    } else if (flag == "--path") {
+      options.path = value;
+    } else if (flag == "--body") {
+      body_file = value;
+    } else if (flag == "--offsets") {
+      offsets_file = value;
+    } else if (flag == "--json") {
+      options.json_path = value;
+    } else if (flag == "--deadline-ms") {
+      options.deadline_ms = std::strtod(std::string(value).c_str(), nullptr);
+    } else if (!numeric || number < 0) {
+      return "flag " + std::string(flag) + " is unknown or needs a non-negative integer";
+    } else if (flag == "--port") {
+      options.port = static_cast<int>(number);
+    } else if (flag == "--streams") {
+      options.streams = static_cast<int>(number);
+    } else if (flag == "--duration") {
+      options.duration_s = static_cast<int>(number);
+    } else if (flag == "--read-timeout") {
+      options.read_timeout_s = static_cast<int>(number);
+    } else if (flag == "--server-pid") {
+      options.server_pid = number;
+    } else {
+      return "unknown flag " + std::string(flag);
+    }
+  }
+  if (options.port <= 0 || options.port > 65535) return std::string("--port is required (1-65535)");
+  if (options.streams <= 0 || options.streams > 4096) return std::string("--streams must be 1-4096");
+  if (options.duration_s <= 0) return std::string("--duration must be positive");
+  if (options.read_timeout_s <= 0) return std::string("--read-timeout must be positive");
+  auto body = read_file(body_file);
+  if (!body) return "--body: cannot read '" + body_file + "'";
+  options.body = std::move(*body);
+  auto offsets = read_file(offsets_file);
+  if (!offsets) return "--offsets: cannot read '" + offsets_file + "'";
+  std::istringstream lines(*offsets);
+  std::string line;
+  int line_number = 0;
+  while (std::getline(lines, line)) {
+    ++line_number;
+    if (line.empty()) continue;
+    long offset = 0;
+    if (!parse_int(line, offset) || offset < 0) {
+      return "--offsets: " + offsets_file + ":" + std::to_string(line_number) +
+             ": expected a non-negative integer";
+    }
+    if (!options.offsets.empty() && offset < options.offsets.back()) {
+      return "--offsets: " + offsets_file + ":" + std::to_string(line_number) +
+             ": offsets must not decrease";
+    }
+    options.offsets.push_back(offset);
+  }
+  if (options.offsets.empty()) return "--offsets: '" + offsets_file + "' holds no offsets";
+  return std::nullopt;
+}
+
+// Resident set size of `pid` in KiB, from /proc/<pid>/status; nothing if the process is gone.
+std::optional<long> read_rss_kib(long pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      long kib = 0;
+      std::istringstream fields(line.substr(6));
+      if (fields >> kib) return kib;
+    }
+  }
+  return std::nullopt;
+}
+
+// Counts the SSE events completed in a byte stream split at arbitrary points. An event ends at a
+// blank line ("\n\n" or "\r\n\r\n").
+class EventBoundaryCounter {
+ public:
+  // Appends bytes; returns how many events they completed.
+  int feed(std::string_view bytes) {
+    pending_.append(bytes);
+    int completed = 0;
+    for (;;) {
+      const std::size_t lf = pending_.find("\n\n");
+      const std::size_t crlf = pending_.find("\r\n\r\n");
+      if (lf == std::string::npos && crlf == std::string::npos) break;
+      const std::size_t end = lf == std::string::npos   ? crlf + 4
+                              : crlf == std::string::npos ? lf + 2
+                                                          : std::min(lf + 2, crlf + 4);
+      pending_.erase(0, end);
+      ++completed;
+    }
+    return completed;
+  }
+
+ private:
+  std::string pending_;
+};
+
+struct StreamTotals {
+  std::vector<double> lateness_ms;  // one per event that has a recorded offset
+  long streams_completed = 0;       // status 200 and exactly the recorded number of events
+  long streams_short_or_long = 0;   // status 200 but a different number of events
+  long streams_failed = 0;          // transport error or a status other than 200
+  std::string first_failure;
+};
+
+struct RunState {
+  std::atomic<int> open_streams{0};
+  std::atomic<int> peak_open_streams{0};
+  std::atomic<bool> stop_sampling{false};
+};
+
+void run_stream_client(const Options& options, int index, SteadyClock::time_point start,
+                       SteadyClock::time_point end, RunState& state, StreamTotals& totals) {
+  // Stagger the first request over the recorded stream's length, capped at one second.
+  const std::int64_t spread_ms = std::clamp<std::int64_t>(options.offsets.back(), 1, 1000);
+  std::this_thread::sleep_until(start + std::chrono::milliseconds(spread_ms * index / options.streams));
+
+  httplib::Client client(options.host, options.port);
+  client.set_keep_alive(true);
+  client.set_tcp_nodelay(true);
+  client.set_connection_timeout(5, 0);
+  client.set_read_timeout(options.read_timeout_s, 0);
+  client.set_write_timeout(5, 0);
+
+  while (SteadyClock::now() < end) {
+    EventBoundaryCounter counter;
+    std::size_t events = 0;
+    httplib::Request request;
+    request.method = "POST";
+    request.path = options.path;
+    request.body = options.body;
+    request.headers = {{"Content-Type", "application/json"},
+                       {"Accept", "text/event-stream"},
+                       {"Authorization", "Bearer sk-echoes-benchmark"}};
+    const SteadyClock::time_point sent = SteadyClock::now();
+    request.content_receiver = [&](const char* data, std::size_t length, std::uint64_t,
+                                   std::uint64_t) {
+      const double elapsed_ms =
+          std::chrono::duration<double, std::milli>(SteadyClock::now() - sent).count();
+      const int completed = counter.feed(std::string_view(data, length));
+      for (int i = 0; i < completed; ++i, ++events) {
+        if (events < options.offsets.size()) {
+          totals.lateness_ms.push_back(elapsed_ms - static_cast<double>(options.offsets[events]));
+        }
+      }
+      return true;
+    };
+
+    const int open = state.open_streams.fetch_add(1) + 1;
+    int peak = state.peak_open_streams.load();
+    while (open > peak && !state.peak_open_streams.compare_exchange_weak(peak, open)) {
+    }
+    httplib::Response response;
+    httplib::Error error = httplib::Error::Success;
+    const bool sent_ok = client.send(request, response, error);
+    state.open_streams.fetch_sub(1);
+
+    if (!sent_ok || response.status != 200) {
+      ++totals.streams_failed;
+      if (totals.first_failure.empty()) {
+        totals.first_failure = sent_ok ? "status " + std::to_string(response.status)
+                                       : "transport error: " + httplib::to_string(error);
+      }
+      // Back off a little so a refusing server is not spun against.
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    } else if (events != options.offsets.size()) {
+      ++totals.streams_short_or_long;
+      if (totals.first_failure.empty()) {
+        totals.first_failure = "stream had " + std::to_string(events) + " events, recorded " +
+                               std::to_string(options.offsets.size());
+      }
+    } else {
+      ++totals.streams_completed;
+    }
+  }
+}
+
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0.0;
+  const double rank = p / 100.0 * static_cast<double>(sorted.size() - 1);
+  const auto low = static_cast<std::size_t>(std::floor(rank));
+  const auto high = static_cast<std::size_t>(std::ceil(rank));
+  const double weight = rank - static_cast<double>(low);
+  return sorted[low] * (1.0 - weight) + sorted[high] * weight;
+}
+
+struct RssSample {
+  double at_s;
+  long kib;
+};
+
+// Median RSS of the samples whose time lies in [from_s, to_s).
+long median_rss(const std::vector<RssSample>& samples, double from_s, double to_s) {
+  std::vector<long> values;
+  for (const auto& s : samples) {
+    if (s.at_s >= from_s && s.at_s < to_s) values.push_back(s.kib);
+  }
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  if (auto error = parse_options(argc, argv, options)) {
+    if (*error != "help") std::fprintf(stderr, "sse_soak: %s\n", error->c_str());
+    std::fprintf(stderr,
+                 "usage: sse_soak --port N --body FILE --offsets FILE [--streams 256] "
+                 "[--duration 30] [--server-pid PID] [--json FILE] [--host 127.0.0.1] "
+                 "[--path /v1/chat/completions] [--read-timeout 10] [--deadline-ms 5]\n");
+    return *error == "help" ? 0 : 2;
+  }
+
+  RunState state;
+  std::vector<RssSample> rss;
+  const SteadyClock::time_point start = SteadyClock::now();
+  const SteadyClock::time_point end = start + std::chrono::seconds(options.duration_s);
+
+  std::thread sampler;
+  if (options.server_pid > 0) {
+    sampler = std::thread([&] {
+      while (!state.stop_sampling.load()) {
+        if (auto kib = read_rss_kib(options.server_pid)) {
+          const double at = std::chrono::duration<double>(SteadyClock::now() - start).count();
+          rss.push_back({at, *kib});
+        }
+        // Sleep a second in short steps so that stopping is prompt.
+        for (int i = 0; i < 10 && !state.stop_sampling.load(); ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+      }
+    });
+  }
+
+  std::vector<StreamTotals> totals(static_cast<std::size_t>(options.streams));
+  std::vector<std::thread> clients;
+  clients.reserve(totals.size());
+  for (int i = 0; i < options.streams; ++i) {
+    clients.emplace_back(run_stream_client, std::cref(options), i, start, end, std::ref(state),
+                         std::ref(totals[static_cast<std::size_t>(i)]));
+  }
+  for (auto& client : clients) client.join();
+  state.stop_sampling.store(true);
+  if (sampler.joinable()) sampler.join();
+  const double elapsed_s = std::chrono::duration<double>(SteadyClock::now() - start).count();
+
+  StreamTotals all;
+  for (auto& t : totals) {
+    all.lateness_ms.insert(all.lateness_ms.end(), t.lateness_ms.begin(), t.lateness_ms.end());
+    all.streams_completed += t.streams_completed;
+    all.streams_short_or_long += t.streams_short_or_long;
+    all.streams_failed += t.streams_failed;
+    if (all.first_failure.empty()) all.first_failure = t.first_failure;
+  }
+  std::sort(all.lateness_ms.begin(), all.lateness_ms.end());
+  const double p50 = percentile(all.lateness_ms, 50);
+  const double p99 = percentile(all.lateness_ms, 99);
+  const double p999 = percentile(all.lateness_ms, 99.9);
+  const double worst = all.lateness_ms.empty() ? 0.0 : all.lateness_ms.back();
+  const double earliest = all.lateness_ms.empty() ? 0.0 : all.lateness_ms.front();
+
+  // Memory: the first fifth of the run includes start-up of 256 connections, so "flat" compares
+  // the median of the second fifth with the median of the last fifth.
+  const double fifth = elapsed_s / 5.0;
+  const long rss_first = rss.empty() ? 0 : rss.front().kib;
+  const long rss_last = rss.empty() ? 0 : rss.back().kib;
+  long rss_peak = 0;
+  for (const auto& s : rss) rss_peak = std::max(rss_peak, s.kib);
+  const long rss_early = median_rss(rss, fifth, 2 * fifth);
+  const long rss_late = median_rss(rss, 4 * fifth, elapsed_s + 1);
+  const double growth =
+      rss_early > 0 ? static_cast<double>(rss_late - rss_early) / static_cast<double>(rss_early) : 0;
+  const bool lateness_met = all.streams_completed > 0 && p99 <= options.deadline_ms;
+  const bool memory_met = options.server_pid == 0 || (rss_early > 0 && growth <= options.max_rss_growth);
+
+  std::printf("sse_soak: %d streams for %.1f s against %s:%d%s, %zu recorded events per stream\n",
+              options.streams, elapsed_s, options.host.c_str(), options.port, options.path.c_str(),
+              options.offsets.size());
+  std::printf("streams: %ld complete, %ld with a different event count, %ld failed; peak open %d\n",
+              all.streams_completed, all.streams_short_or_long, all.streams_failed,
+              state.peak_open_streams.load());
+  if (!all.first_failure.empty()) std::printf("first problem: %s\n", all.first_failure.c_str());
+  std::printf("event lateness (ms, arrival - recorded offset, %zu events): p50 %.2f  p99 %.2f  "
+              "p99.9 %.2f  max %.2f  min %.2f\n",
+              all.lateness_ms.size(), p50, p99, p999, worst, earliest);
+  if (options.server_pid > 0) {
+    std::printf("server RSS (KiB): first %ld  last %ld  peak %ld; median 2nd fifth %ld, last fifth "
+                "%ld (%+.1f%%), %zu samples\n",
+                rss_first, rss_last, rss_peak, rss_early, rss_late, growth * 100.0, rss.size());
+  }
+  std::printf("target p99 lateness <= %.1f ms: %s\n", options.deadline_ms,
+              lateness_met ? "met" : "MISSED");
+  if (options.server_pid > 0) {
+    std::printf("target memory flat (late RSS <= early RSS + %.0f%%): %s\n",
+                options.max_rss_growth * 100.0, memory_met ? "met" : "MISSED");
+  }
+
+  if (!options.json_path.empty()) {
+    std::FILE* out = std::fopen(options.json_path.c_str(), "w");
+    if (out == nullptr) {
+      std::fprintf(stderr, "sse_soak: cannot write '%s'\n", options.json_path.c_str());
+      return 1;
+    }
+    std::fprintf(out,
+                 "{\n  \"benchmark\": \"mock_sse_soak\",\n  \"streams\": %d,\n"
+                 "  \"duration_s\": %.3f,\n  \"events_per_stream\": %zu,\n"
+                 "  \"recorded_stream_ms\": %lld,\n"
+                 "  \"streams_completed\": %ld,\n  \"streams_wrong_event_count\": %ld,\n"
+                 "  \"streams_failed\": %ld,\n  \"peak_open_streams\": %d,\n"
+                 "  \"lateness_ms\": {\"events\": %zu, \"p50\": %.3f, \"p99\": %.3f, "
+                 "\"p999\": %.3f, \"max\": %.3f, \"min\": %.3f},\n",
+                 options.streams, elapsed_s, options.offsets.size(),
+                 static_cast<long long>(options.offsets.back()), all.streams_completed,
+                 all.streams_short_or_long, all.streams_failed, state.peak_open_streams.load(),
+                 all.lateness_ms.size(), p50, p99, p999, worst, earliest);
+    std::fprintf(out, "  \"rss_kib\": {\"first\": %ld, \"last\": %ld, \"peak\": %ld, "
+                      "\"early_median\": %ld, \"late_median\": %ld, \"growth\": %.4f, \"samples\": [",
+                 rss_first, rss_last, rss_peak, rss_early, rss_late, growth);
+    for (std::size_t i = 0; i < rss.size(); ++i) {
+      std::fprintf(out, "%s[%.1f, %ld]", i == 0 ? "" : ", ", rss[i].at_s, rss[i].kib);
+    }
+    std::fprintf(out,
+                 "]},\n  \"targets\": [\n"
+                 "    {\"name\": \"p99 lateness ms\", \"value\": %.3f, \"target\": \"<= %.1f\", "
+                 "\"met\": %s},\n"
+                 "    {\"name\": \"rss growth\", \"value\": %.4f, \"target\": \"<= %.2f\", "
+                 "\"met\": %s}\n  ]\n}\n",
+                 p99, options.deadline_ms, lateness_met ? "true" : "false", growth,
+                 options.max_rss_growth, memory_met ? "true" : "false");
+    std::fclose(out);
+  }
+  return all.streams_completed > 0 ? 0 : 1;
+}
