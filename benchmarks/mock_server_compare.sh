@@ -291,6 +291,38 @@ wait_ready() {
 }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
+# CPU accounting, so that a run on a busy machine can be told apart from a slow server.
+# server_cpu_ticks PID: user+system ticks of the process, all its threads and its child processes
+# (nginx's workers).
+server_cpu_ticks() {
+  local total=0 p stat fields
+  for p in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    stat=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+    read -r -a fields <<<"${stat##*) }"   # fields[0] is field 3 (state); utime is field 14
+    total=$((total + fields[11] + fields[12]))
+  done
+  echo "$total"
+}
+# machine_busy_ticks: ticks all cores spent outside idle and iowait (and steal).
+machine_busy_ticks() {
+  local _cpu user nice system _idle _iowait irq softirq _rest
+  read -r _cpu user nice system _idle _iowait irq softirq _rest </proc/stat
+  echo $((user + nice + system + irq + softirq))
+}
+# times_cpu_ms FILE: the CPU time of the shell's finished children (wrk, through timeout) in a
+# file written by `times >FILE`, which must run in this shell itself, not in a $(...) subshell.
+times_cpu_ms() {
+  python3 - "$1" <<'PY'
+import re, sys
+children = open(sys.argv[1]).read().split("\n")[1].split()   # "0m1.234s 0m0.456s"
+def ms(t):
+    minutes, seconds = re.fullmatch(r"(\d+)m([\d.]+)s", t).groups()
+    return int(minutes) * 60000 + float(seconds) * 1000
+print(round(sum(ms(t) for t in children)))
+PY
+}
+clock_ticks=$(getconf CLK_TCK)
+
 declare -A server_port=()
 
 # echoes-mock first: its answer is the body the other two serve.
@@ -474,14 +506,24 @@ for ((run = 1; run <= runs; run++)); do
   for ((i = 0; i < count; i++)); do
     s=${server_list[$(((i + run - 1) % count))]}
     rss_before=$(rss_kib "${server_pid[$s]}")
+    server_ticks_before=$(server_cpu_ticks "${server_pid[$s]}")
+    busy_before=$(machine_busy_ticks)
+    times >"$work/times.before"
+    wall_before=$EPOCHREALTIME
     load=$(cut -d' ' -f1 /proc/loadavg)
     log "run $run/$runs: $s (wrk -t$threads -c$connections -d${duration}s, load $load)"
     run_wrk "$s" "$duration" "$work/$s.run$run.txt"
+    busy_ms=$((($(machine_busy_ticks) - busy_before) * 1000 / clock_ticks))
+    server_ms=$((($(server_cpu_ticks "${server_pid[$s]}") - server_ticks_before) * 1000 / clock_ticks))
+    wall_ms=$(((${EPOCHREALTIME/./} - ${wall_before/./}) / 1000))
+    times >"$work/times.after"
+    wrk_ms=$(($(times_cpu_ms "$work/times.after") - $(times_cpu_ms "$work/times.before")))
     rss_after=$(rss_kib "${server_pid[$s]}")
     kill -0 "${server_pid[$s]}" 2>/dev/null || die "$s died during the run (log: $work/$s.log)"
     summary=$(sed -n 's/^ECHOES_WRK //p' "$work/$s.run$run.txt")
-    printf '{"server":"%s","run":%d,"loadavg_1m":%s,"rss_kib_before":%s,"rss_kib_after":%s,"wrk":%s}\n' \
-      "$s" "$run" "$load" "${rss_before:-0}" "${rss_after:-0}" "$summary" >>"$results"
+    printf '{"server":"%s","run":%d,"loadavg_1m":%s,"rss_kib_before":%s,"rss_kib_after":%s,"cpu_ms":{"wall":%d,"server":%d,"wrk":%d,"machine_busy":%d},"wrk":%s}\n' \
+      "$s" "$run" "$load" "${rss_before:-0}" "${rss_after:-0}" "$wall_ms" "$server_ms" "$wrk_ms" "$busy_ms" \
+      "$summary" >>"$results"
   done
 done
 
@@ -496,17 +538,35 @@ import json, statistics, sys, time
  body_bytes, wiremock_version, cores, nginx_version, servers) = sys.argv[1:15]
 rows = [json.loads(line) for line in open(results)]
 order = [s for s in servers.split(",")]
+def cpu(row):
+    """Cores used during the run by the server, by wrk, and by everything else on the machine."""
+    ms = row["cpu_ms"]
+    wall_ms = ms["wall"]
+    return {
+        "window_ms": ms["wall"], "server_cpu_ms": ms["server"], "wrk_cpu_ms": ms["wrk"],
+        "machine_busy_cpu_ms": ms["machine_busy"],
+        "server_cores": round(ms["server"] / wall_ms, 3),
+        "wrk_cores": round(ms["wrk"] / wall_ms, 3),
+        "other_cores": round(max(0, ms["machine_busy"] - ms["server"] - ms["wrk"]) / wall_ms, 3),
+        "requests_per_server_cpu_s": round(row["wrk"]["requests"] / (ms["server"] / 1000), 1)
+        if ms["server"] else 0,
+    }
+
 per_server = {}
 for name in order:
     mine = [r for r in rows if r["server"] == name]
     errors = {k: sum(r["wrk"]["errors"][k] for r in mine) for k in mine[0]["wrk"]["errors"]}
     per_server[name] = {
         "runs": [{"run": r["run"], "loadavg_1m": r["loadavg_1m"], "rss_kib_before": r["rss_kib_before"],
-                  "rss_kib_after": r["rss_kib_after"], **r["wrk"]} for r in mine],
+                  "rss_kib_after": r["rss_kib_after"], **r["wrk"], **cpu(r)} for r in mine],
         "median": {
             "rps": statistics.median(r["wrk"]["rps"] for r in mine),
             "p50_us": statistics.median(r["wrk"]["p50_us"] for r in mine),
             "p99_us": statistics.median(r["wrk"]["p99_us"] for r in mine),
+            "requests_per_server_cpu_s": statistics.median(
+                cpu(r)["requests_per_server_cpu_s"] for r in mine),
+            "server_cores": statistics.median(cpu(r)["server_cores"] for r in mine),
+            "other_cores": statistics.median(cpu(r)["other_cores"] for r in mine),
         },
         "errors": errors,
     }
@@ -548,13 +608,16 @@ with open(output, "w") as f:
 
 print(f"\nwrk -t{threads} -c{connections} -d{duration}s, POST {path} ({body_bytes}-byte body), "
       f"median of {runs} run(s); {cores} cores shared by wrk and the server")
-print(f"{'server':<10} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'load':>12}  runs (req/s)")
+print(f"{'server':<10} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'srv cores':>9} "
+      f"{'req/cpu-s':>9} {'others':>6}  runs (req/s @ load)")
 for name, data in per_server.items():
     m = data["median"]
-    loads = ",".join(f"{r['loadavg_1m']:.1f}" for r in data["runs"])
-    each = " ".join(f"{r['rps']:.0f}" for r in data["runs"])
-    print(f"{name:<10} {m['rps']:>10.0f} {m['p50_us'] / 1000:>8.2f} {m['p99_us'] / 1000:>8.2f} "
-          f"{sum(data['errors'].values()):>7} {loads:>12}  {each}")
+    each = " ".join(f"{r['rps']:.0f}@{r['loadavg_1m']:.1f}" for r in data["runs"])
+    print(f"{name:<10} {m['rps']:>9.0f} {m['p50_us'] / 1000:>7.2f} {m['p99_us'] / 1000:>7.2f} "
+          f"{sum(data['errors'].values()):>6} {m['server_cores']:>9.2f} "
+          f"{m['requests_per_server_cpu_s']:>9.0f} {m['other_cores']:>6.2f}  {each}")
+print("srv cores: CPU the server used per second of the run; req/cpu-s: requests per CPU-second of "
+      "the server; others: cores busy with anything but the server and wrk (noise)")
 if targets:
     print()
     for t in targets:
