@@ -111,6 +111,7 @@ die() { printf 'mock_server_compare: %s\n' "$*" >&2; exit 1; }
 # ---------------------------------------------------------------------------------------------
 # Servers started by this script, stopped on every exit path.
 declare -A server_pid=()
+wrk_pid=""
 # shellcheck disable=SC2317  # stop_server and cleanup run from the EXIT trap
 stop_server() {
   local name=$1 pid=${server_pid[$1]:-}
@@ -129,6 +130,7 @@ stop_server() {
 # shellcheck disable=SC2317
 cleanup() {
   local name
+  if [[ -n "$wrk_pid" ]]; then kill -TERM "$wrk_pid" 2>/dev/null || true; wait "$wrk_pid" 2>/dev/null || true; fi
   for name in "${!server_pid[@]}"; do stop_server "$name"; done
 }
 trap cleanup EXIT
@@ -485,9 +487,13 @@ log "all servers send the same $body_bytes-byte body"
 # Load. run_wrk NAME SECONDS OUT: one wrk run; OUT gets wrk's text and the ECHOES_WRK line.
 run_wrk() {
   local name=$1 seconds=$2 out=$3
+  # In the background and waited for, so that a signal to this script runs the trap at once.
   timeout $((seconds + 60)) wrk -t "$threads" -c "$connections" -d "${seconds}s" --timeout 5s \
     -s "$lua_script" "http://127.0.0.1:${server_port[$name]}" -- "$request_path" "$request_body" \
-    >"$out" 2>&1 || die "wrk failed against $name: $(tail -5 "$out")"
+    >"$out" 2>&1 &
+  wrk_pid=$!
+  wait "$wrk_pid" || die "wrk failed against $name: $(tail -5 "$out")"
+  wrk_pid=""
   grep -q '^ECHOES_WRK ' "$out" || die "wrk printed no summary for $name: $(tail -5 "$out")"
 }
 

@@ -75,8 +75,10 @@ log() { printf '[soak] %s\n' "$*" >&2; }
 die() { printf 'mock_sse_soak: %s\n' "$*" >&2; exit 1; }
 
 echoes_pid=""
+client_pid=""
 # shellcheck disable=SC2317  # runs from the EXIT trap
 stop_echoes() {
+  if [[ -n "$client_pid" ]]; then kill -TERM "$client_pid" 2>/dev/null || true; wait "$client_pid" 2>/dev/null || true; fi
   [[ -n "$echoes_pid" ]] || return 0
   if kill -0 "$echoes_pid" 2>/dev/null; then
     kill -TERM "$echoes_pid" 2>/dev/null || true
@@ -183,13 +185,15 @@ done
 [[ $ready -eq 1 ]] || die "echoes-mock did not answer within 30 s (log: $work/echoes.log)"
 
 log "soaking: $streams streams for $duration s (load $(cut -d' ' -f1-3 /proc/loadavg))"
-set +e
+# In the background and waited for, so that a signal to this script runs the trap at once.
 timeout $((duration + read_timeout + 60)) "$client" --port "$port" --body "$work/request.json" \
   --offsets "$work/offsets.txt" --streams "$streams" --duration "$duration" \
   --read-timeout "$read_timeout" --deadline-ms "$deadline_ms" --server-pid "$echoes_pid" \
-  --json "$output"
-status=$?
-set -e
+  --json "$output" &
+client_pid=$!
+status=0
+wait "$client_pid" || status=$?
+client_pid=""
 kill -0 "$echoes_pid" 2>/dev/null || die "echoes-mock died during the soak (log: $work/echoes.log)"
 [[ $status -eq 0 ]] || die "the soak client failed (exit $status)"
 log "load after the soak: $(cut -d' ' -f1-3 /proc/loadavg)"
