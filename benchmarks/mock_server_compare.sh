@@ -7,6 +7,7 @@
 #   benchmarks/mock_server_compare.sh                     # wrk -t1 -c32 -d10s, 3 interleaved runs
 #   benchmarks/mock_server_compare.sh -c 64 -d 20 --runs 5
 #   benchmarks/mock_server_compare.sh --servers echoes,nginx --echoes-bin build/dev/mock_server/echoes-mock
+#   benchmarks/mock_server_compare.sh -- --threads 64     # arguments after -- go to echoes-mock
 #
 # It installs what is missing (scripts/bootstrap --bench; the `wiremock` npm package, which ships
 # the standalone jar, into build/bench-tools/), builds echoes-mock from the `release` preset,
@@ -23,7 +24,7 @@ readonly WIREMOCK_VERSION=3.13.2
 
 usage() {
   cat <<'EOF'
-usage: benchmarks/mock_server_compare.sh [options]
+usage: benchmarks/mock_server_compare.sh [options] [-- echoes-mock arguments]
   -t, --threads N          wrk threads (default 1)
   -c, --connections N      wrk connections (default 32)
   -d, --duration S         seconds of each measured wrk run (default 10)
@@ -37,6 +38,8 @@ usage: benchmarks/mock_server_compare.sh [options]
                            completion found in the cassettes)
       --path PATH          the request path (default /v1/chat/completions)
       --nginx-workers N    nginx worker_processes (default auto)
+      --echoes-log         keep echoes-mock's per-request log line (default --quiet, as nginx runs
+                           with access_log off and WireMock without --verbose)
       --output FILE        JSON report (default reports/bench/mock_server_compare.json)
       --no-install         do not install anything; fail if a tool is missing
       --fail-on-miss       exit 3 when a target is missed (default: report only)
@@ -59,6 +62,8 @@ nginx_workers="auto"
 output=""
 install=1
 fail_on_miss=0
+echoes_log=0
+echoes_args=()
 
 need_value() { [[ $# -ge 2 && -n "$2" ]] || { echo "mock_server_compare: $1 needs a value" >&2; exit 2; }; }
 need_number() {
@@ -81,6 +86,8 @@ while [[ $# -gt 0 ]]; do
     --output) need_value "$@"; output=$2; shift 2 ;;
     --no-install) install=0; shift ;;
     --fail-on-miss) fail_on_miss=1; shift ;;
+    --echoes-log) echoes_log=1; shift ;;
+    --) shift; echoes_args=("$@"); break ;;
     -h|--help) usage; exit 0 ;;
     *) echo "mock_server_compare: unknown option '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -332,8 +339,10 @@ reference=""
 if wants echoes; then
   server_port[echoes]=$(free_port)
   log "starting echoes-mock on 127.0.0.1:${server_port[echoes]}"
+  [[ $echoes_log -eq 1 ]] || echoes_args=(--quiet "${echoes_args[@]}")
+  log "  ${echoes_bin#"$root"/} --cassettes ${cassettes#"$root"/} --port ${server_port[echoes]} --mode replay ${echoes_args[*]}"
   "$echoes_bin" --cassettes "$cassettes" --port "${server_port[echoes]}" --mode replay \
-    >"$work/echoes.log" 2>&1 &
+    "${echoes_args[@]}" >"$work/echoes.log" 2>&1 &
   server_pid[echoes]=$!
   wait_ready echoes "${server_port[echoes]}" 30
   fetch "${server_port[echoes]}" "$work/echoes.reference" >/dev/null

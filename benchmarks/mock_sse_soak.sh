@@ -157,7 +157,7 @@ PY
 # ---------------------------------------------------------------------------------------------
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log "starting echoes-mock on 127.0.0.1:$port"
-"$echoes_bin" --cassettes "$cassettes" --port "$port" --mode replay "${echoes_args[@]}" \
+"$echoes_bin" --cassettes "$cassettes" --port "$port" --mode replay --quiet "${echoes_args[@]}" \
   >"$work/echoes.log" 2>&1 &
 echoes_pid=$!
 
