@@ -244,6 +244,20 @@ TEST(CircuitBreakerTest, HalfOpenPermitsOnlyTheTrialCalls) {
   expect_breaker(breaker, {CircuitState::kHalfOpen, 0, 0, 2});
 }
 
+TEST(CircuitBreakerTest, ReleasingAPermitFromBeforeHalfOpenAddsNoTrialCall) {
+  FakeClock clock;
+  CircuitBreaker breaker(small_config(), clock);
+  ASSERT_TRUE(breaker.try_acquire_permission().ok());  // taken while CLOSED, never used
+  open_breaker(breaker);
+  clock.advance(seconds(5));
+  ASSERT_TRUE(breaker.try_acquire_permission().ok());  // to HALF_OPEN, one trial permit taken
+  breaker.release_permission();  // returns the trial permit
+  breaker.release_permission();  // the CLOSED permit: HALF_OPEN already has all 3 again
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(breaker.try_acquire_permission().ok());
+  EXPECT_FALSE(breaker.try_acquire_permission().ok());  // never more than 3 trial calls
+  expect_breaker(breaker, {CircuitState::kHalfOpen, 0, 0, 1});
+}
+
 TEST(CircuitBreakerTest, HalfOpenClosesWhenTrialsSucceed) {
   FakeClock clock;
   CircuitBreaker breaker(small_config(), clock);
