@@ -1,6 +1,6 @@
 // SSE benchmarks: event framing throughput (bytes -> events, the SseParser alone) in MB/s, target
 // at least 500 MB/s. Chunk decoding (event data -> ChatCompletionChunk) is measured separately by
-// BM_ChatChunkDecode.
+// BM_ChatChunkDecode, and the two together (ChatStreamDecoder) by BM_ChatStreamDecode.
 //
 //   build/release/benchmarks/echoes_sse_bench --benchmark_filter=Framing
 #include <benchmark/benchmark.h>
@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include "core/openai/client.h"
+#include "core/openai/codec.h"
 #include "core/openai/sse_parser.h"
 
 namespace {
@@ -69,8 +71,44 @@ void BM_SseFraming_CRLF(benchmark::State& state) {
   run_framing(state, stream);
 }
 
+// Chunk decoding alone: the data of one event -> ChatCompletionChunk (JSON parse and mapping).
+void BM_ChatChunkDecode(benchmark::State& state) {
+  std::string event = chunk_event(42);
+  const std::string data = event.substr(6, event.size() - 8);  // strip "data: " and "\n\n"
+  for (auto _ : state) {
+    auto chunk = echoes::openai::decode<echoes::openai::ChatCompletionChunk>(data);
+    benchmark::DoNotOptimize(chunk);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * data.size()));
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+// The whole stream path without the network: framing, [DONE] and chunk decoding together.
+void BM_ChatStreamDecode(benchmark::State& state) {
+  static const std::string stream = recorded_stream("\n");
+  std::uint64_t chunks = 0;
+  for (auto _ : state) {
+    echoes::openai::ChatStreamDecoder decoder;
+    const echoes::openai::ChunkSink sink = [](const echoes::openai::ChatCompletionChunk& c) {
+      benchmark::DoNotOptimize(c.choices.size());
+      return echoes::ok_status();
+    };
+    for (std::size_t pos = 0; pos < stream.size(); pos += 16384) {
+      auto status = decoder.feed(std::string_view(stream).substr(pos, 16384), sink);
+      benchmark::DoNotOptimize(status);
+    }
+    if (!decoder.finish().ok()) state.SkipWithError("the stream did not decode");
+    chunks += decoder.chunks();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * stream.size()));
+  state.counters["chunks/s"] = benchmark::Counter(static_cast<double>(chunks),
+                                                  benchmark::Counter::kIsRate);
+}
+
 }  // namespace
 
 // Read sizes: a typical socket read (16 KiB), a small one (512 B), and a pathological 7 B.
 BENCHMARK(BM_SseFraming_LF)->Arg(16384)->Arg(512)->Arg(7);
 BENCHMARK(BM_SseFraming_CRLF)->Arg(16384)->Arg(512);
+BENCHMARK(BM_ChatChunkDecode);
+BENCHMARK(BM_ChatStreamDecode);
