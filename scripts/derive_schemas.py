@@ -9,7 +9,10 @@ every schema it references (transitively) under `definitions`, with:
   - `nullable: true` turned into `anyOf: [<schema>, {"type": "null"}]` (the 3.1 forms the spec
     already uses, type arrays and anyOf with {"type": "null"}, are draft-07 as they are);
   - `x-*` extension keys and the OpenAPI-only keywords (discriminator, example, deprecated, xml,
-    externalDocs) dropped.
+    externalDocs) dropped;
+  - numeric bounds written as integers too large for int64 (the spec's seed bounds are
+    +-9223372036854776000) written as floats: JSON Schema compares numbers by value, but
+    valijson's nlohmann adapter reads such an integer as int64 and wraps it to a negative bound.
 Only schema positions are rewritten: a property that happens to be named `example` stays.
 
   scripts/derive_schemas.py            # (re)write the schemas
@@ -48,6 +51,8 @@ SCHEMA_MAPS = {"properties", "patternProperties", "definitions", "$defs", "depen
 SCHEMA_VALUES = {"items", "additionalProperties", "additionalItems", "not", "if", "then", "else",
                  "contains", "propertyNames"}
 SCHEMA_LISTS = {"anyOf", "oneOf", "allOf"}
+NUMERIC_BOUNDS = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}
+INT64_MAX = 2**63 - 1
 # Annotations that stay on the outside when a nullable schema is wrapped in anyOf.
 ANNOTATIONS = {"title", "description", "default", "examples"}
 
@@ -72,6 +77,9 @@ def convert(schema):
             out[key] = {name: convert(item) for name, item in value.items()}
         elif key in SCHEMA_LISTS:
             out[key] = [convert(item) for item in value]
+        elif key in NUMERIC_BOUNDS and isinstance(value, int) and not isinstance(value, bool) \
+                and abs(value) > INT64_MAX:
+            out[key] = float(value)
         elif key in SCHEMA_VALUES:
             out[key] = [convert(item) for item in value] if isinstance(value, list) else convert(value)
         else:
