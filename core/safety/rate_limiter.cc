@@ -64,10 +64,12 @@ Status TokenBucket::refusal(std::int64_t wait_ns) const {
   return error;
 }
 
+// Both loops read the clock again after losing a race, so a thread preempted between its clock
+// read and its compare-and-swap decides on the time of the swap, not on a stale one.
 Status TokenBucket::try_acquire() {
-  const std::int64_t now = to_ns(clock_.now());
   std::int64_t full_at = full_at_ns_.load(std::memory_order_relaxed);
   for (;;) {
+    const std::int64_t now = to_ns(clock_.now());
     const std::int64_t next = std::max(full_at, now) + interval_ns_;
     const std::int64_t excess = next - now - capacity_ns_;
     if (excess > 0) return refusal(excess);
@@ -78,11 +80,11 @@ Status TokenBucket::try_acquire() {
 }
 
 Status TokenBucket::acquire(Duration timeout) {
-  const std::int64_t now = to_ns(clock_.now());
   const std::int64_t timeout_ns = std::max<std::int64_t>(0, duration_cast<nanoseconds>(timeout).count());
   std::int64_t full_at = full_at_ns_.load(std::memory_order_relaxed);
   std::int64_t wait = 0;
   for (;;) {
+    const std::int64_t now = to_ns(clock_.now());
     const std::int64_t next = std::max(full_at, now) + interval_ns_;
     wait = std::max<std::int64_t>(0, next - now - capacity_ns_);
     if (wait > timeout_ns) return refusal(wait);
