@@ -1,0 +1,28 @@
+// Command-line flags of `echoes-mock`, parsed into MockServerOptions. Separate from main() so the
+// rules (each bad flag named, exit code 2) are tested without starting a process.
+//
+//   Result<CliOptions> parsed = parse_cli_options({"--cassettes", "fixtures/cassettes", "--port", "0"});
+//   if (!parsed) { std::cerr << parsed.error().message << "\n"; return 2; }
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/base/result.h"
+#include "mock_server/mock_server.h"
+
+namespace echoes::mock {
+
+struct CliOptions {
+  MockServerOptions server;
+  bool quiet = false;  // no per-request log lines
+  bool help = false;
+};
+
+// The text printed by --help.
+std::string cli_usage();
+
+// `args` excludes the program name. Errors are kInvalidInput whose message names the flag.
+Result<CliOptions> parse_cli_options(const std::vector<std::string>& args);
+
+}  // namespace echoes::mock

@@ -1,0 +1,22 @@
+// Internal: checks an OpenAI request body against the API's schema before any matching, so a
+// request the real API would reject with 400 gets the same 400 here, naming the offending field.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace echoes::mock::internal {
+
+struct ValidationFailure {
+  std::string param;    // JSON path of the offending field ("messages[0].role"), "" for the body
+  std::string message;  // in the API's wording style
+};
+
+// `path` is the route ("/v1/chat/completions", "/v1/embeddings", "/v1/moderations"); other routes
+// are not checked.
+std::optional<ValidationFailure> validate_request_body(std::string_view path,
+                                                       const nlohmann::json& body);
+
+}  // namespace echoes::mock::internal

@@ -1,0 +1,41 @@
+// MockMetrics: counters and a latency histogram for echoes-mock, rendered in the Prometheus text
+// exposition format at /__admin/metrics.
+//
+//   metrics.observe("/v1/chat/completions", 200, "", std::chrono::milliseconds(3));
+//   std::string text = metrics.render_prometheus();
+//   // echoes_mock_requests_total{route="/v1/chat/completions",status="200",fault="none"} 1
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+
+#include "core/base/clock.h"
+
+namespace echoes::mock {
+
+class MockMetrics {
+ public:
+  // Upper bounds of the latency histogram buckets, in seconds (+Inf is implicit).
+  static constexpr std::array<double, 12> kBucketBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                           0.025,  0.05,  0.1,    0.25,  0.5,
+                                                           1.0,    2.5};
+
+  // `fault` is "" for none. Thread-safe.
+  void observe(const std::string& route, int status, const std::string& fault, Duration latency);
+  std::string render_prometheus() const;
+  void reset();
+  // Requests counted for this label set (for tests).
+  std::uint64_t count(const std::string& route, int status, const std::string& fault) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::tuple<std::string, int, std::string>, std::uint64_t> requests_;
+  std::map<std::string, std::array<std::uint64_t, kBucketBounds.size() + 1>> buckets_;  // per route
+  std::map<std::string, double> latency_sum_seconds_;
+};
+
+}  // namespace echoes::mock

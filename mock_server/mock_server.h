@@ -1,0 +1,104 @@
+// MockServer: the recorded mock OpenAI server, embeddable in a process (the harness fixture) or
+// run by the `echoes-mock` program. It answers /v1/chat/completions (JSON and SSE),
+// /v1/embeddings, /v1/moderations and /v1/models from cassettes, records from an upstream, injects
+// faults and serves the admin API under /__admin/ (mock_server/README.md).
+//
+//   MockServerOptions options;
+//   options.cassette_dir = "fixtures/cassettes";
+//   options.port = 0;                                   // ephemeral
+//   MockServer server(options);
+//   if (Status s = server.start(); !s) { ... }          // binds, loads cassettes, serves
+//   httplib::Client client("127.0.0.1", server.port());
+//   ...
+//   server.stop();                                      // also done by the destructor
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/base/clock.h"
+#include "core/base/result.h"
+#include "mock_server/cassette_store.h"
+#include "mock_server/fault.h"
+#include "mock_server/mock_metrics.h"
+#include "mock_server/request_journal.h"
+
+namespace echoes::mock {
+
+enum class ServerMode {
+  kReplay,  // answer from cassettes only; an unmatched request gets a 404
+  kRecord,  // forward every request to the upstream and record the answer
+  kSpy,     // replay when matched, otherwise forward and record
+};
+std::string_view to_string(ServerMode mode);
+std::optional<ServerMode> server_mode_from_string(std::string_view name);
+
+struct MockServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;                      // 0 picks a free port; see MockServer::port()
+  std::string cassette_dir;          // "" loads nothing
+  ServerMode mode = ServerMode::kReplay;
+  std::string upstream;              // record/spy: "http://host:port" or "https://host"
+  // record/spy: where new interactions are written (rewritten atomically after each one).
+  // "" means "<cassette_dir>/recorded.json".
+  std::string record_file;
+  // Regular expressions (ECMAScript) whose matches are replaced by "[REDACTED]" in everything
+  // recorded, in addition to the Authorization and api-key headers (never recorded).
+  std::vector<std::string> redact_patterns = {R"(sk-[A-Za-z0-9_\-]{16,})"};
+  std::string scenario_file;         // "" for none
+  std::uint64_t seed = 0;            // the RNG behind probabilistic faults and latency draws
+  std::string admin_token;           // "" leaves /__admin/ open
+  MatchOptions match;
+  double time_scale = 1.0;           // multiplies recorded stream offsets (0 sends at once)
+  std::int64_t hang_limit_ms = 30'000;  // no `hang` fault lasts longer
+  size_t journal_capacity = 10'000;
+  size_t worker_threads = 512;       // connections served concurrently (each holds a thread)
+  size_t listen_backlog = 4096;
+  size_t max_body_bytes = 32 * 1024 * 1024;  // larger bodies get 413 in the official shape
+  bool validate_requests = true;     // 400 for requests that break the API schema
+  // Called with one line per request (stable format, README); null for silence.
+  std::function<void(const std::string&)> request_log;
+  Clock* clock = nullptr;            // null: the system clock (sockets need real time)
+};
+
+class MockServer {
+ public:
+  explicit MockServer(MockServerOptions options);
+  ~MockServer();
+  MockServer(const MockServer&) = delete;
+  MockServer& operator=(const MockServer&) = delete;
+
+  // Loads cassettes and the scenario, binds and starts serving on a background thread. Errors
+  // (bad cassette, bad scenario, port in use) are kInvalidInput naming the file or flag.
+  Status start();
+  // Stops accepting, finishes in-flight requests (hangs and streams end early) and flushes
+  // recordings. Idempotent.
+  void stop();
+  // Blocks until stop() is called from elsewhere (the CLI's signal watcher).
+  void wait();
+  bool running() const;
+
+  int port() const;
+  std::string base_url() const;  // "http://127.0.0.1:<port>"
+
+  // Replaces the active scenario (and resets its `times` counters); nullopt clears it.
+  void set_scenario(std::optional<Scenario> scenario);
+  // Rewinds sequences, clears the journal, metrics and fault counters.
+  void reset();
+  const RequestJournal& journal() const;
+  const CassetteStore& store() const;
+  std::string metrics_text() const;
+  // Writes pending recordings now (also done after each recorded interaction and at stop()).
+  Status flush_recordings();
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace echoes::mock

@@ -1,0 +1,111 @@
+// Shared helpers for the mock server integration tests: request bodies from the committed
+// cassettes, SSE parsing, and a raw socket client that tells a TCP reset from a clean close.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace echoes::testing {
+
+inline const std::string kCassetteDir = ECHOES_FIXTURES_DIR "/cassettes";
+inline const std::string kScenarioDir = ECHOES_FIXTURES_DIR "/scenarios";
+
+// Requests recorded in fixtures/cassettes/chat_completions.json.
+inline const std::string kHelloRequest =
+    R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello."}]})";
+inline const std::string kCountRequest =
+    R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"Count."}],"temperature":0})";
+inline const std::string kParisRequest =
+    R"({"model":"gpt-4o-mini","messages":[{"role":"system","content":"Answer in one word."},)"
+    R"({"role":"user","content":"Capital of France?"}]})";
+inline const std::string kFlakyRequest =
+    R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"Flaky question."}]})";
+
+// The `data:` payloads of an SSE body, in order (including "[DONE]").
+inline std::vector<std::string> sse_data(const std::string& body) {
+  std::vector<std::string> events;
+  size_t start = 0;
+  while (start < body.size()) {
+    size_t end = body.find("\n\n", start);
+    if (end == std::string::npos) end = body.size();
+    std::string event = body.substr(start, end - start);
+    if (event.rfind("data: ", 0) == 0) events.push_back(event.substr(6));
+    start = end + 2;
+  }
+  return events;
+}
+
+inline std::string with_stream(const std::string& request, bool include_usage) {
+  nlohmann::json body = nlohmann::json::parse(request);
+  body["stream"] = true;
+  if (include_usage) body["stream_options"] = {{"include_usage", true}};
+  return body.dump();
+}
+
+// How a raw connection ended after sending one request.
+struct RawOutcome {
+  std::string received;  // bytes read before the end
+  bool reset = false;    // ECONNRESET
+  bool closed = false;   // orderly close (read returned 0)
+  bool timed_out = false;
+};
+
+// Sends `request` (full HTTP text) to 127.0.0.1:port and reads until the peer ends the connection
+// or `timeout` passes.
+inline RawOutcome raw_exchange(int port, const std::string& request,
+                               std::chrono::milliseconds timeout) {
+  RawOutcome outcome;
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    outcome.reset = true;
+    return outcome;
+  }
+  (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buffer[4096];
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      outcome.timed_out = true;
+      break;
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+    if (n > 0) {
+      outcome.received.append(buffer, static_cast<size_t>(n));
+    } else if (n == 0) {
+      outcome.closed = true;
+      break;
+    } else {
+      outcome.reset = errno == ECONNRESET;
+      break;
+    }
+  }
+  ::close(fd);
+  return outcome;
+}
+
+inline std::string http_post(const std::string& path, const std::string& body,
+                             const std::string& extra_headers = "") {
+  return "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+         extra_headers + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+}  // namespace echoes::testing
