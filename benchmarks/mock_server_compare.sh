@@ -547,10 +547,12 @@ done
 set +e
 python3 - "$results" "$output" "$threads" "$connections" "$duration" "$runs" "$warmup" \
   "$wiremock_warmup" "$request_path" "$body_bytes" "$WIREMOCK_VERSION" "$(nproc)" \
-  "$("$nginx_cmd" -v 2>&1 | sed 's/.*nginx\///' || true)" "$servers" <<'PY'
+  "$("$nginx_cmd" -v 2>&1 | sed 's/.*nginx\///' || true)" "$servers" "${echoes_args[*]}" \
+  "$nginx_workers" <<'PY'
 import json, statistics, sys, time
 (results, output, threads, connections, duration, runs, warmup, wiremock_warmup, path,
- body_bytes, wiremock_version, cores, nginx_version, servers) = sys.argv[1:15]
+ body_bytes, wiremock_version, cores, nginx_version, servers, echoes_args,
+ nginx_workers) = sys.argv[1:17]
 rows = [json.loads(line) for line in open(results)]
 order = [s for s in servers.split(",")]
 def cpu(row):
@@ -613,6 +615,11 @@ report = {
     "request": {"method": "POST", "path": path},
     "response_body_bytes": int(body_bytes),
     "versions": {"wiremock": wiremock_version, "nginx": nginx_version},
+    "server_settings": {
+        "echoes": "--mode replay " + echoes_args,
+        "wiremock": "--no-request-journal, one equalToJson stub",
+        "nginx": f"worker_processes {nginx_workers}, access_log off, keepalive_requests 1000000",
+    },
     "servers": per_server,
     "targets": targets,
     "all_targets_met": all(t["met"] for t in targets) if targets else None,

@@ -172,7 +172,9 @@ try:
     conn.request("POST", "/v1/chat/completions", body=open(sys.argv[2], "rb").read(),
                  headers={"Content-Type": "application/json", "Authorization": "Bearer sk-echoes-benchmark"})
     response = conn.getresponse()
-    response.read()
+    body = response.read()
+    if response.status != 200:
+        sys.stderr.write(body[:500].decode("utf-8", "replace") + "\n")
     print(response.status)
 except OSError:
     print(0)

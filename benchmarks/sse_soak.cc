@@ -281,6 +281,23 @@ long median_rss(const std::vector<RssSample>& samples, double from_s, double to_
   return values[values.size() / 2];
 }
 
+// Least-squares slope of RSS against time over the samples at or after `from_s`, in KiB/minute.
+double rss_slope_kib_per_min(const std::vector<RssSample>& samples, double from_s) {
+  double n = 0, sum_t = 0, sum_r = 0, sum_tt = 0, sum_tr = 0;
+  for (const auto& s : samples) {
+    if (s.at_s < from_s) continue;
+    const double r = static_cast<double>(s.kib);
+    n += 1;
+    sum_t += s.at_s;
+    sum_r += r;
+    sum_tt += s.at_s * s.at_s;
+    sum_tr += s.at_s * r;
+  }
+  const double denominator = n * sum_tt - sum_t * sum_t;
+  if (n < 2 || denominator == 0) return 0.0;
+  return (n * sum_tr - sum_t * sum_r) / denominator * 60.0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -353,6 +370,7 @@ int main(int argc, char** argv) {
   const long rss_late = median_rss(rss, 4 * fifth, elapsed_s + 1);
   const double growth =
       rss_early > 0 ? static_cast<double>(rss_late - rss_early) / static_cast<double>(rss_early) : 0;
+  const double slope_late_half = rss_slope_kib_per_min(rss, elapsed_s / 2.0);
   const bool lateness_met = all.streams_completed > 0 && p99 <= options.deadline_ms;
   const bool memory_met = options.server_pid == 0 || (rss_early > 0 && growth <= options.max_rss_growth);
 
@@ -368,8 +386,9 @@ int main(int argc, char** argv) {
               all.lateness_ms.size(), p50, p99, p999, worst, earliest);
   if (options.server_pid > 0) {
     std::printf("server RSS (KiB): first %ld  last %ld  peak %ld; median 2nd fifth %ld, last fifth "
-                "%ld (%+.1f%%), %zu samples\n",
-                rss_first, rss_last, rss_peak, rss_early, rss_late, growth * 100.0, rss.size());
+                "%ld (%+.1f%%); slope over the second half %+.0f KiB/min; %zu samples\n",
+                rss_first, rss_last, rss_peak, rss_early, rss_late, growth * 100.0,
+                slope_late_half, rss.size());
   }
   std::printf("target p99 lateness <= %.1f ms: %s\n", options.deadline_ms,
               lateness_met ? "met" : "MISSED");
@@ -397,8 +416,9 @@ int main(int argc, char** argv) {
                  all.streams_short_or_long, all.streams_failed, state.peak_open_streams.load(),
                  all.lateness_ms.size(), p50, p99, p999, worst, earliest);
     std::fprintf(out, "  \"rss_kib\": {\"first\": %ld, \"last\": %ld, \"peak\": %ld, "
-                      "\"early_median\": %ld, \"late_median\": %ld, \"growth\": %.4f, \"samples\": [",
-                 rss_first, rss_last, rss_peak, rss_early, rss_late, growth);
+                      "\"early_median\": %ld, \"late_median\": %ld, \"growth\": %.4f, "
+                      "\"slope_second_half_kib_per_min\": %.1f, \"samples\": [",
+                 rss_first, rss_last, rss_peak, rss_early, rss_late, growth, slope_late_half);
     for (std::size_t i = 0; i < rss.size(); ++i) {
       std::fprintf(out, "%s[%.1f, %ld]", i == 0 ? "" : ", ", rss[i].at_s, rss[i].kib);
     }
