@@ -141,7 +141,20 @@ for name in sorted(glob.glob(os.path.join(folder, "*.json"))):
                 or interaction.get("faults")):
             continue
         body = request.get("body")
-        text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
+        if isinstance(body, str):
+            body = json.loads(body)
+        # Matching normalises `stream`, so a recorded stream's request may not say it; ask for one.
+        body["stream"] = True
+        # A recorded usage chunk (empty choices, usage set) is only sent when the request asks.
+        def is_usage(chunk):
+            try:
+                data = json.loads(chunk["data"])
+            except (ValueError, TypeError, KeyError):
+                return False
+            return isinstance(data, dict) and data.get("choices") == [] and data.get("usage") is not None
+        if any(is_usage(chunk) for chunk in stream.get("chunks", [])):
+            body["stream_options"] = {"include_usage": True}
+        text = json.dumps(body, separators=(",", ":"))
         offsets = [int(chunk["offset_ms"]) for chunk in stream.get("chunks", [])]
         offsets.append(int(stream.get("done_offset_ms", offsets[-1] if offsets else 0)))
         with open(body_out, "w") as f:
