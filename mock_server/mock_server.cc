@@ -284,7 +284,9 @@ Status MockServer::Impl::start() {
   const size_t threads = std::max<size_t>(options_.worker_threads, 2);
   server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server_.set_tcp_nodelay(true);
-  server_.set_keep_alive_max_count(std::numeric_limits<size_t>::max());
+  // Effectively unlimited (httplib closes after 5 by default); the value is advertised in the
+  // Keep-Alive header, so keep it readable.
+  server_.set_keep_alive_max_count(100'000'000);
   server_.set_keep_alive_timeout(5);
   server_.set_read_timeout(5, 0);
   server_.set_write_timeout(5, 0);
@@ -527,7 +529,9 @@ bool MockServer::Impl::prepare(const httplib::Request& req, httplib::Response& r
       return false;
     }
     if (options_.validate_requests) {
-      if (auto failure = internal::validate_request_body(req.path, body)) {
+      auto failure = internal::validate_request_body(req.path, body);
+      if (!failure) failure = internal::validate_against_wire_types(req.path, req.body);
+      if (failure) {
         res.status = 400;
         res.set_content(internal::error_body(failure->message, "invalid_request_error",
                                              failure->param),

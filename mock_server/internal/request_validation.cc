@@ -3,6 +3,8 @@
 #include <array>
 #include <climits>
 
+#include "core/openai/codec.h"
+
 namespace echoes::mock::internal {
 namespace {
 
@@ -205,6 +207,27 @@ std::optional<ValidationFailure> validate_request_body(std::string_view path, co
   if (path == "/v1/chat/completions") return validate_chat(body);
   if (path == "/v1/embeddings") return validate_embeddings(body);
   return validate_moderations(body);
+}
+
+std::optional<ValidationFailure> validate_against_wire_types(std::string_view path,
+                                                             std::string_view raw_body) {
+  Status decoded = ok_status();
+  auto check = [&](auto result) {
+    if (!result) decoded = result.error();
+  };
+  if (path == "/v1/chat/completions") {
+    check(openai::decode<openai::ChatCompletionRequest>(raw_body));
+  } else if (path == "/v1/embeddings") {
+    check(openai::decode<openai::EmbeddingsRequest>(raw_body));
+  } else if (path == "/v1/moderations") {
+    check(openai::decode<openai::ModerationRequest>(raw_body));
+  }
+  if (decoded) return std::nullopt;
+  const Error& error = decoded.error();
+  const bool has_path = !error.context.empty() && error.context != "$" &&
+                        !error.context.starts_with("offset ");
+  if (!has_path) return ValidationFailure{"", "Invalid request body: " + error.message};
+  return ValidationFailure{error.context, "Invalid '" + error.context + "': " + error.message};
 }
 
 }  // namespace echoes::mock::internal
