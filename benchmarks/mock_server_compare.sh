@@ -648,6 +648,10 @@ for name, data in per_server.items():
           f"{m['requests_per_server_cpu_s']:>9.0f} {m['other_cores']:>6.2f}  {each}")
 print("srv cores: CPU the server used per second of the run; req/cpu-s: requests per CPU-second of "
       "the server; others: cores busy with anything but the server and wrk (noise)")
+for name, data in per_server.items():
+    if sum(data["errors"].values()):
+        print(f"WARNING: {name} had errors {data['errors']} (status: answers >= 400); its figures "
+              f"do not measure the recorded answer")
 if targets:
     print()
     for t in targets:
