@@ -264,9 +264,9 @@ std::int64_t CircuitBreaker::now_second(TimePoint now) const {
 }
 
 void CircuitBreaker::record(std::uint8_t outcome) {
-  // Only a time-based window (or a transition) needs the time; read it before taking the lock.
+  // Only a time-based window needs the time for recording; read it before taking the lock.
   const bool time_based = config_.sliding_window_type == SlidingWindowType::kTimeBased;
-  TimePoint now = time_based ? clock_.now() : TimePoint{};
+  const TimePoint now = time_based ? clock_.now() : TimePoint{};
   bool deliver = false;
   {
     std::lock_guard lock(mutex_);
@@ -278,11 +278,12 @@ void CircuitBreaker::record(std::uint8_t outcome) {
     if (state == CircuitState::kOpen) return;
     const Evaluation evaluation = evaluate();
     if (evaluation == Evaluation::kBelowMinimumCalls) return;
-    if (!time_based) now = clock_.now();
+    // A transition reads the clock again under the lock, so transitions carry ordered times and
+    // the OPEN wait starts when the breaker actually opens.
     if (evaluation == Evaluation::kAboveThresholds) {
-      transition_locked(CircuitState::kOpen, now);
+      transition_locked(CircuitState::kOpen, clock_.now());
     } else if (state == CircuitState::kHalfOpen) {
-      transition_locked(CircuitState::kClosed, now);
+      transition_locked(CircuitState::kClosed, clock_.now());
     } else {
       return;  // CLOSED and below thresholds: nothing to publish
     }

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -37,8 +38,12 @@ TEST(ResilienceConcurrencyTest, LimiterThenBreakerFromManyThreads) {
   config.wait_duration_in_open_state = milliseconds(20);
   config.permitted_number_of_calls_in_half_open_state = 2;
   CircuitBreaker breaker(config, clock);
-  std::atomic<int> transitions{0};
-  breaker.add_listener([&](const CircuitStateTransition&) { ++transitions; });
+  std::mutex events_mutex;
+  std::vector<CircuitStateTransition> events;
+  breaker.add_listener([&](const CircuitStateTransition& e) {
+    std::lock_guard lock(events_mutex);
+    events.push_back(e);
+  });
 
   constexpr int kWorkers = 4;
   constexpr int kAttemptsPerWorker = 3000;
@@ -95,7 +100,17 @@ TEST(ResilienceConcurrencyTest, LimiterThenBreakerFromManyThreads) {
   // Admitted by the limiter: rate * t + burst at most (t rounded up to a whole millisecond).
   EXPECT_LE(succeeded + failed + circuit_open, elapsed_ms + 1 + 20);
   EXPECT_GE(succeeded + failed + circuit_open, 20);  // the burst, at least
-  RecordProperty("breaker_transitions", transitions.load());
+  // Transitions are delivered in order, chained, with times that never go backwards.
+  std::lock_guard lock(events_mutex);
+  for (std::size_t i = 1; i < events.size(); ++i) {
+    ASSERT_EQ(events[i].from, events[i - 1].to) << "event " << i;
+    ASSERT_GE(events[i].at, events[i - 1].at) << "event " << i;
+  }
+  if (!events.empty()) {
+    EXPECT_EQ(events.front().from, CircuitState::kClosed);
+    EXPECT_EQ(events.back().to, breaker.state());
+  }
+  RecordProperty("breaker_transitions", static_cast<int>(events.size()));
 }
 
 }  // namespace
