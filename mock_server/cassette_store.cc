@@ -96,20 +96,26 @@ std::string CassetteStore::key_of(std::string_view method, std::string_view path
   return key;
 }
 
-Status CassetteStore::add_locked(Interaction interaction, const std::string& cassette_name) {
-  auto canonical = canonical_match_body(interaction.request.body, options_);
-  if (!canonical) {
-    return Error(ErrorCode::kInvalidInput,
-                 interaction.id + ": request.body: " + canonical.error().message,
-                 interaction.id + ": request.body");
+Status CassetteStore::add_locked(Interaction interaction, const std::string& cassette_name,
+                                 const std::string* canonical_body) {
+  std::string computed;
+  if (canonical_body == nullptr) {
+    auto canonical = canonical_match_body(interaction.request.body, options_);
+    if (!canonical) {
+      return Error(ErrorCode::kInvalidInput,
+                   interaction.id + ": request.body: " + canonical.error().message,
+                   interaction.id + ": request.body");
+    }
+    computed = std::move(*canonical);
+    canonical_body = &computed;
   }
-  std::string key = key_of(interaction.request.method, interaction.request.path, *canonical);
+  std::string key = key_of(interaction.request.method, interaction.request.path, *canonical_body);
   auto& group = groups_[key];
   if (!group) {
     group = std::make_unique<Group>();
     group->method = interaction.request.method;
     group->path = interaction.request.path;
-    group->canonical_body = *canonical;
+    group->canonical_body = *canonical_body;
   }
   auto shared = std::make_shared<const Interaction>(std::move(interaction));
   group->interactions.push_back(shared);
@@ -125,7 +131,9 @@ Status CassetteStore::add_locked(Interaction interaction, const std::string& cas
 }
 
 Status CassetteStore::add(const Cassette& cassette) {
-  // Validate every body first so a bad cassette adds nothing.
+  // Canonicalise every body first (outside the lock) so a bad cassette adds nothing.
+  std::vector<std::string> canonical_bodies;
+  canonical_bodies.reserve(cassette.interactions.size());
   for (const Interaction& interaction : cassette.interactions) {
     auto canonical = canonical_match_body(interaction.request.body, options_);
     if (!canonical) {
@@ -133,11 +141,13 @@ Status CassetteStore::add(const Cassette& cassette) {
                    interaction.id + ": request.body: " + canonical.error().message,
                    interaction.id + ": request.body");
     }
+    canonical_bodies.push_back(std::move(*canonical));
   }
   std::unique_lock lock(mutex_);
   if (cassette.interactions.empty()) summary_.emplace_back(cassette.name, 0);
-  for (const Interaction& interaction : cassette.interactions) {
-    if (auto s = add_locked(interaction, cassette.name); !s) return s;
+  groups_.reserve(groups_.size() + cassette.interactions.size());
+  for (size_t i = 0; i < cassette.interactions.size(); ++i) {
+    if (auto s = add_locked(cassette.interactions[i], cassette.name, &canonical_bodies[i]); !s) return s;
   }
   return ok_status();
 }

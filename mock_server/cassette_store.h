@@ -79,7 +79,9 @@ class CassetteStore {
                             const std::string& canonical_body);
   std::string explain_miss(std::string_view method, std::string_view path,
                            const std::string& canonical_body) const;
-  Status add_locked(Interaction interaction, const std::string& cassette_name);
+  // `canonical_body` null: computed here.
+  Status add_locked(Interaction interaction, const std::string& cassette_name,
+                    const std::string* canonical_body = nullptr);
 
   MatchOptions options_;
   mutable std::shared_mutex mutex_;

@@ -42,21 +42,6 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::string rfc3339(WallTime t) {
-  const auto since_epoch = t.time_since_epoch();
-  const std::time_t seconds =
-      static_cast<std::time_t>(std::chrono::duration_cast<std::chrono::seconds>(since_epoch).count());
-  const auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count() % 1000;
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[64];
-  std::snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                static_cast<int>(millis));
-  return text;
-}
-
 // Compares without an early exit, so the time taken does not reveal how much of a token matched.
 bool constant_time_equal(std::string_view a, std::string_view b) {
   unsigned char difference = a.size() == b.size() ? 0 : 1;
@@ -186,7 +171,11 @@ class MockServer::Impl {
   void handle_admin(const httplib::Request& req, httplib::Response& res);
   void finish(const httplib::Request& req, const httplib::Response& res, const Exchange& ex,
               TimePoint started);
-  void add_default_headers(httplib::Response& res, TimePoint started);
+  using RecordedHeaders = std::vector<std::pair<std::string, std::string>>;
+  // Adds x-request-id, openai-processing-ms and the rate-limit headers unless already set (in
+  // `recorded` when given, else in `res`).
+  void add_default_headers(httplib::Response& res, TimePoint started,
+                           const RecordedHeaders* recorded = nullptr);
   std::string next_request_id();
   std::string redact(std::string text) const;
   // Sleeps up to `d`, in slices, returning early when the server stops.
@@ -645,7 +634,7 @@ void MockServer::Impl::answer(const Interaction& interaction, const PreparedRequ
       res.set_header(name, value);
     }
   }
-  add_default_headers(res, started);
+  add_default_headers(res, started, &recorded.headers);
   const bool success = recorded.status >= 200 && recorded.status < 300;
   const bool chat = path == kChatPath;
   if (success && chat && prepared.wants_stream) {
@@ -788,19 +777,34 @@ void MockServer::Impl::serve_models(httplib::Response& res) {
   res.set_content(json{{"object", "list"}, {"data", data}}.dump(), kJsonType);
 }
 
-void MockServer::Impl::add_default_headers(httplib::Response& res, TimePoint started) {
-  if (!res.has_header("x-request-id")) res.set_header("x-request-id", next_request_id());
-  if (!res.has_header("openai-processing-ms")) {
+namespace {
+
+constexpr std::pair<const char*, const char*> kRateLimitDefaults[] = {
+    {"x-ratelimit-limit-requests", "10000"},    {"x-ratelimit-limit-tokens", "30000000"},
+    {"x-ratelimit-remaining-requests", "9999"}, {"x-ratelimit-remaining-tokens", "29999000"},
+    {"x-ratelimit-reset-requests", "6ms"},      {"x-ratelimit-reset-tokens", "0s"},
+};
+
+}  // namespace
+
+void MockServer::Impl::add_default_headers(httplib::Response& res, TimePoint started,
+                                           const RecordedHeaders* recorded) {
+  // With a recording's (lower-case) header list, presence is checked there with plain compares;
+  // httplib's case-insensitive lookups are the costlier part of a small response.
+  auto present = [&](std::string_view name) {
+    if (recorded == nullptr) return res.has_header(std::string(name).c_str());
+    for (const auto& [key, value] : *recorded) {
+      if (key == name) return true;
+    }
+    return false;
+  };
+  if (!present("x-request-id")) res.set_header("x-request-id", next_request_id());
+  if (!present("openai-processing-ms")) {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started);
     res.set_header("openai-processing-ms", std::to_string(ms.count()));
   }
-  static const std::pair<const char*, const char*> kRateLimitDefaults[] = {
-      {"x-ratelimit-limit-requests", "10000"},    {"x-ratelimit-limit-tokens", "30000000"},
-      {"x-ratelimit-remaining-requests", "9999"}, {"x-ratelimit-remaining-tokens", "29999000"},
-      {"x-ratelimit-reset-requests", "6ms"},      {"x-ratelimit-reset-tokens", "0s"},
-  };
   for (const auto& [name, value] : kRateLimitDefaults) {
-    if (!res.has_header(name)) res.set_header(name, value);
+    if (!present(name)) res.set_header(name, value);
   }
 }
 
@@ -833,7 +837,7 @@ void MockServer::Impl::finish(const httplib::Request& req, const httplib::Respon
   const std::string route = is_known_route(req.method, req.path) ? req.path : std::string("unknown");
   metrics_.observe(route, status, ex.fault, elapsed);
   JournalEntry entry;
-  entry.time = rfc3339(clock_.wall_now());
+  entry.time = clock_.wall_now();
   entry.method = req.method;
   entry.path = req.path;
   entry.headers.reserve(req.headers.size());
@@ -854,7 +858,7 @@ void MockServer::Impl::finish(const httplib::Request& req, const httplib::Respon
   if (options_.request_log) {
     char duration[32];
     std::snprintf(duration, sizeof(duration), "%.3fms", entry.duration_ms);
-    std::string line = entry.time + " " + req.method + " " + req.path + " " +
+    std::string line = format_rfc3339(entry.time) + " " + req.method + " " + req.path + " " +
                        std::to_string(status) + " " + duration + " match=" +
                        (ex.interaction_id.empty() ? "-" : ex.interaction_id) +
                        " fault=" + (ex.fault.empty() ? "-" : ex.fault) +
@@ -997,7 +1001,7 @@ json entry_to_json(const JournalEntry& e) {
   json headers = json::object();
   for (const auto& [name, value] : e.headers) headers[name] = value;
   return {{"sequence", e.sequence},
-          {"time", e.time},
+          {"time", format_rfc3339(e.time)},
           {"method", e.method},
           {"path", e.path},
           {"headers", headers},

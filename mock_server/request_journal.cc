@@ -1,8 +1,25 @@
 #include "mock_server/request_journal.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <ctime>
 
 namespace echoes::mock {
+
+std::string format_rfc3339(WallTime time) {
+  const auto since_epoch = time.time_since_epoch();
+  const std::time_t seconds = static_cast<std::time_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(since_epoch).count());
+  const auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count() % 1000;
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[64];
+  std::snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                static_cast<int>(millis));
+  return text;
+}
 
 std::optional<std::string> JournalEntry::header(const std::string& name) const {
   for (const auto& [key, value] : headers) {

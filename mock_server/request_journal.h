@@ -15,11 +15,13 @@
 #include <utility>
 #include <vector>
 
+#include "core/base/clock.h"
+
 namespace echoes::mock {
 
 struct JournalEntry {
   std::uint64_t sequence = 0;   // 1, 2, ... in arrival order; survives ring eviction
-  std::string time;             // UTC, RFC 3339 with milliseconds
+  WallTime time;                // when the request arrived (format with format_rfc3339)
   std::string method;
   std::string path;
   std::vector<std::pair<std::string, std::string>> headers;  // lower-case names
@@ -33,6 +35,9 @@ struct JournalEntry {
   // The value of header `name` (lower-case), if present.
   std::optional<std::string> header(const std::string& name) const;
 };
+
+// "2026-11-28T04:55:50.742Z": UTC with milliseconds.
+std::string format_rfc3339(WallTime time);
 
 inline constexpr size_t kMaxJournalBodyBytes = 64 * 1024;
 
