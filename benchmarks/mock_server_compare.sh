@@ -234,7 +234,7 @@ def as_json(body):
             return None
     return body
 
-for name in sorted(glob.glob(os.path.join(folder, "**", "*.json"), recursive=True)):
+for name in sorted(glob.glob(os.path.join(folder, "*.json"))):
     try:
         with open(name, "rb") as f:
             cassette = json.load(f)
@@ -364,7 +364,7 @@ def interactions(node):
     elif isinstance(node, list):
         for value in node:
             yield from interactions(value)
-for name in sorted(glob.glob(os.path.join(folder, "**", "*.json"), recursive=True)):
+for name in sorted(glob.glob(os.path.join(folder, "*.json"))):
     try:
         cassette = json.load(open(name, "rb"))
     except (OSError, ValueError):
