@@ -37,6 +37,9 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+// Lateness is also reported per window of the run, to tell a steady server from a noisy machine.
+constexpr double kWindowSeconds = 10.0;
+
 struct Options {
   std::string host = "127.0.0.1";
   int port = 0;
@@ -178,6 +181,7 @@ class EventBoundaryCounter {
 
 struct StreamTotals {
   std::vector<double> lateness_ms;  // one per event that has a recorded offset
+  std::vector<int> window_of_event;  // the kWindowSeconds window of the run it arrived in
   long streams_completed = 0;       // status 200 and exactly the recorded number of events
   long streams_short_or_long = 0;   // status 200 but a different number of events
   long streams_failed = 0;          // transport error or a status other than 200
@@ -222,6 +226,8 @@ void run_stream_client(const Options& options, int index, SteadyClock::time_poin
       for (int i = 0; i < completed; ++i, ++events) {
         if (events < options.offsets.size()) {
           totals.lateness_ms.push_back(elapsed_ms - static_cast<double>(options.offsets[events]));
+          totals.window_of_event.push_back(static_cast<int>(
+              std::chrono::duration<double>(SteadyClock::now() - start).count() / kWindowSeconds));
         }
       }
       return true;
@@ -268,7 +274,15 @@ double percentile(const std::vector<double>& sorted, double p) {
 struct RssSample {
   double at_s;
   long kib;
+  double loadavg_1m;  // the machine's load at the time, to read the run against
 };
+
+double read_loadavg_1m() {
+  std::ifstream in("/proc/loadavg");
+  double load = 0.0;
+  in >> load;
+  return load;
+}
 
 // Median RSS of the samples whose time lies in [from_s, to_s).
 long median_rss(const std::vector<RssSample>& samples, double from_s, double to_s) {
@@ -322,7 +336,7 @@ int main(int argc, char** argv) {
       while (!state.stop_sampling.load()) {
         if (auto kib = read_rss_kib(options.server_pid)) {
           const double at = std::chrono::duration<double>(SteadyClock::now() - start).count();
-          rss.push_back({at, *kib});
+          rss.push_back({at, *kib, read_loadavg_1m()});
         }
         // Sleep a second in short steps so that stopping is prompt.
         for (int i = 0; i < 10 && !state.stop_sampling.load(); ++i) {
@@ -345,7 +359,13 @@ int main(int argc, char** argv) {
   const double elapsed_s = std::chrono::duration<double>(SteadyClock::now() - start).count();
 
   StreamTotals all;
+  std::vector<std::vector<double>> lateness_by_window;
   for (auto& t : totals) {
+    for (std::size_t i = 0; i < t.lateness_ms.size(); ++i) {
+      const auto window = static_cast<std::size_t>(t.window_of_event[i]);
+      if (window >= lateness_by_window.size()) lateness_by_window.resize(window + 1);
+      lateness_by_window[window].push_back(t.lateness_ms[i]);
+    }
     all.lateness_ms.insert(all.lateness_ms.end(), t.lateness_ms.begin(), t.lateness_ms.end());
     all.streams_completed += t.streams_completed;
     all.streams_short_or_long += t.streams_short_or_long;
@@ -353,6 +373,14 @@ int main(int argc, char** argv) {
     if (all.first_failure.empty()) all.first_failure = t.first_failure;
   }
   std::sort(all.lateness_ms.begin(), all.lateness_ms.end());
+  double best_window_p99 = 0.0;
+  double worst_window_p99 = 0.0;
+  for (std::size_t w = 0; w < lateness_by_window.size(); ++w) {
+    std::sort(lateness_by_window[w].begin(), lateness_by_window[w].end());
+    const double p = percentile(lateness_by_window[w], 99);
+    best_window_p99 = w == 0 ? p : std::min(best_window_p99, p);
+    worst_window_p99 = std::max(worst_window_p99, p);
+  }
   const double p50 = percentile(all.lateness_ms, 50);
   const double p99 = percentile(all.lateness_ms, 99);
   const double p999 = percentile(all.lateness_ms, 99.9);
@@ -384,6 +412,8 @@ int main(int argc, char** argv) {
   std::printf("event lateness (ms, arrival - recorded offset, %zu events): p50 %.2f  p99 %.2f  "
               "p99.9 %.2f  max %.2f  min %.2f\n",
               all.lateness_ms.size(), p50, p99, p999, worst, earliest);
+  std::printf("p99 lateness per %.0f s window: best %.2f ms, worst %.2f ms (%zu windows)\n",
+              kWindowSeconds, best_window_p99, worst_window_p99, lateness_by_window.size());
   if (options.server_pid > 0) {
     std::printf("server RSS (KiB): first %ld  last %ld  peak %ld; median 2nd fifth %ld, last fifth "
                 "%ld (%+.1f%%); slope over the second half %+.0f KiB/min; %zu samples\n",
@@ -421,6 +451,20 @@ int main(int argc, char** argv) {
                  rss_first, rss_last, rss_peak, rss_early, rss_late, growth, slope_late_half);
     for (std::size_t i = 0; i < rss.size(); ++i) {
       std::fprintf(out, "%s[%.1f, %ld]", i == 0 ? "" : ", ", rss[i].at_s, rss[i].kib);
+    }
+    std::fprintf(out, "]},\n  \"loadavg_1m_samples\": [");
+    for (std::size_t i = 0; i < rss.size(); ++i) {
+      std::fprintf(out, "%s[%.1f, %.2f]", i == 0 ? "" : ", ", rss[i].at_s, rss[i].loadavg_1m);
+    }
+    std::fprintf(out, "],\n  \"lateness_by_window\": {\"window_s\": %.0f, \"windows\": [",
+                 kWindowSeconds);
+    for (std::size_t w = 0; w < lateness_by_window.size(); ++w) {
+      const auto& values = lateness_by_window[w];
+      std::fprintf(out, "%s\n    {\"from_s\": %.0f, \"events\": %zu, \"p50\": %.3f, \"p99\": %.3f, "
+                        "\"max\": %.3f}",
+                   w == 0 ? "" : ",", static_cast<double>(w) * kWindowSeconds, values.size(),
+                   percentile(values, 50), percentile(values, 99),
+                   values.empty() ? 0.0 : values.back());
     }
     std::fprintf(out,
                  "]},\n  \"targets\": [\n"
