@@ -670,6 +670,10 @@ void MockServer::Impl::send_body(std::string body, const std::string& content_ty
                                  const std::optional<FaultSpec>& corruption,
                                  httplib::Response& res) {
   if (!corruption) {
+    // The whole answer is in memory: send status line, headers and body as one segment.
+    if (internal::ConnectionState* connection = internal::current_connection()) {
+      connection->coalesce_writes = true;
+    }
     res.set_content(std::move(body), content_type.c_str());
     return;
   }

@@ -76,13 +76,27 @@ class BufferedSocketStream final : public httplib::Stream {
 
   ssize_t write(const char* ptr, size_t size) override {
     if (state_.fault != ConnectionFault::kNone) return -1;
-    for (;;) {
-      ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n >= 0) return n;
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
-      if (!wait_for(fd_, POLLOUT, write_timeout_ms_)) return -1;
+    if (state_.coalesce_writes) {
+      pending_.append(ptr, size);
+      return static_cast<ssize_t>(size);
     }
+    if (!flush()) return -1;
+    return send_some(ptr, size);
+  }
+
+  // Sends whatever coalesced writes are pending. False when the connection failed.
+  bool flush() {
+    size_t sent = 0;
+    while (sent < pending_.size()) {
+      ssize_t n = send_some(pending_.data() + sent, pending_.size() - sent);
+      if (n < 0) {
+        pending_.clear();
+        return false;
+      }
+      sent += static_cast<size_t>(n);
+    }
+    pending_.clear();
+    return true;
   }
 
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
@@ -98,6 +112,16 @@ class BufferedSocketStream final : public httplib::Stream {
   socket_t socket() const override { return fd_; }
 
  private:
+  ssize_t send_some(const char* ptr, size_t size) {
+    for (;;) {
+      ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n >= 0) return n;
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+      if (!wait_for(fd_, POLLOUT, write_timeout_ms_)) return -1;
+    }
+  }
+
   ssize_t receive(char* ptr, size_t size) {
     for (;;) {
       ssize_t n = ::recv(fd_, ptr, size, MSG_DONTWAIT);
@@ -115,6 +139,7 @@ class BufferedSocketStream final : public httplib::Stream {
   char buffer_[16 * 1024];
   size_t begin_ = 0;
   size_t end_ = 0;
+  std::string pending_;  // coalesced writes, sent by flush()
 };
 
 }  // namespace
@@ -156,11 +181,14 @@ bool FaultAwareServer::process_and_close_socket(socket_t sock) {
     }
     bool connection_closed = false;
     const bool close_connection = remaining == 1 || stopping();
+    state.coalesce_writes = false;
     ok = process_request(stream, close_connection, connection_closed,
                          [&](httplib::Request& req) {
                            req.remote_addr = remote_ip;
                            req.remote_port = remote_port;
                          });
+    state.coalesce_writes = false;
+    if (state.fault == ConnectionFault::kNone && !stream.flush()) ok = false;
     if (!ok || connection_closed || state.fault != ConnectionFault::kNone) break;
     --remaining;
   }

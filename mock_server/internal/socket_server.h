@@ -19,6 +19,11 @@ struct ConnectionState {
   int fd = -1;
   // Set by a handler: nothing more is written and the connection ends as asked.
   ConnectionFault fault = ConnectionFault::kNone;
+  // Set by a handler whose whole answer is in memory: the response's writes (status line and
+  // headers, then the body) are gathered and sent with one send(2) when the request is done,
+  // instead of one small TCP segment each. Never set for streams, whose chunks must go out on
+  // time. Cleared before each request.
+  bool coalesce_writes = false;
 };
 
 // The connection being served on this thread, or null outside a handler.
