@@ -228,3 +228,30 @@ TEST(MockStreamTimingTest, RecordedOffsetsAreReplayedScaled) {
 
 }  // namespace
 }  // namespace echoes::testing
+
+namespace echoes::testing {
+namespace {
+
+TEST(MockInjectedClockTest, LatencyAndStreamTimingRunOnTheInjectedClock) {
+  // With a FakeClock, a one-minute latency fault and a recorded stream's timing cost no real time:
+  // the server's waits go through Clock::sleep_for.
+  FakeClock clock;
+  auto options = MockServerFixture::replaying(kCassetteDir);
+  options.clock = &clock;
+  options.time_scale = 1.0;
+  options.hang_limit_ms = 120'000;
+  MockServerFixture mock(options);
+  ASSERT_TRUE(mock.start());
+  const auto start = std::chrono::steady_clock::now();
+  HttpReply reply = mock.post_json("/v1/chat/completions", kHelloRequest,
+                                   {{"x-echoes-fault", "latency:60000"}});
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_GE(clock.total_slept(), std::chrono::seconds(60));
+  HttpReply stream = mock.post_json("/v1/chat/completions", with_stream(kParisRequest, false));
+  EXPECT_EQ(stream.status, 200);
+  EXPECT_EQ(sse_data(stream.body).back(), "[DONE]");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+}  // namespace
+}  // namespace echoes::testing
