@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <rapidcheck/gtest.h>
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
@@ -17,6 +18,7 @@
 #include <valijson/validator.hpp>
 
 #include "core/openai/codec.h"
+#include "suites/contract/generators.h"
 
 namespace {
 
@@ -336,6 +338,25 @@ TEST(SchemaValidation, DocumentsBreakingTheSpecAreRejected) {
     SCOPED_TRACE(c.name);
     EXPECT_FALSE(schema_errors(c.schema, c.document).empty()) << c.document;
   }
+}
+
+// Generated values of the types whose generators stay inside the spec (every string is allowed
+// where they put one) conform too.
+template <typename T>
+void check_conforms(const std::string& schema_name, const T& value) {
+  const std::string document = encode(value);
+  const std::vector<std::string> errors = schema_errors(schema_name, document);
+  if (!errors.empty()) RC_FAIL(schema_name + " rejects " + document + "\n" + joined(errors));
+}
+
+RC_GTEST_PROP(SchemaValidation, GeneratedModelListsConform, ()) {
+  check_conforms("model_list", *generators::model_list());
+}
+RC_GTEST_PROP(SchemaValidation, GeneratedModelsConform, ()) {
+  check_conforms("model", *generators::model());
+}
+RC_GTEST_PROP(SchemaValidation, GeneratedErrorBodiesConform, ()) {
+  check_conforms("error_body", *generators::error_body());
 }
 
 }  // namespace
