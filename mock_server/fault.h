@@ -40,6 +40,7 @@ struct LatencySpec {
   double fixed_ms = 0;               // kFixed
   double min_ms = 0, max_ms = 0;     // kUniform: [min_ms, max_ms]
   double median_ms = 0, sigma = 0;   // kLognormal: exp(N(ln median_ms, sigma))
+  friend bool operator==(const LatencySpec&, const LatencySpec&) = default;
 };
 
 struct FaultSpec {
