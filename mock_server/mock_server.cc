@@ -913,6 +913,7 @@ void MockServer::Impl::forward_and_record(const httplib::Request& req,
       std::string_view event(raw.data() + parsed_up_to, end - parsed_up_to);
       parsed_up_to = end + 2;
       std::string data;
+      bool has_data = false;  // an event may carry an empty data line, which is still an event
       size_t line_start = 0;
       while (line_start <= event.size()) {
         size_t line_end = event.find('\n', line_start);
@@ -921,14 +922,15 @@ void MockServer::Impl::forward_and_record(const httplib::Request& req,
         if (line.starts_with("data:")) {
           line.remove_prefix(5);
           if (line.starts_with(" ")) line.remove_prefix(1);
-          if (!data.empty()) data += "\n";
+          if (has_data) data += "\n";
           data.append(line);
+          has_data = true;
         }
         line_start = line_end + 1;
       }
       if (data == "[DONE]") {
         done_offset_ms = offset_now();
-      } else if (!data.empty()) {
+      } else if (has_data) {
         chunks.push_back({offset_now(), std::move(data), false});
       }
     }
