@@ -109,11 +109,21 @@ root=$PWD
 [[ -n "$output" ]] || output="$root/reports/bench/mock_server_compare.json"
 lua_script="$root/benchmarks/wrk/post_json.lua"
 tools_dir="$root/build/bench-tools"
-work="$tools_dir/compare"
-mkdir -p "$work" "$(dirname "$output")"
+mkdir -p "$tools_dir" "$(dirname "$output")"
 
 log() { printf '[compare] %s\n' "$*" >&2; }
 die() { printf 'mock_server_compare: %s\n' "$*" >&2; exit 1; }
+
+# One benchmark at a time on this machine (this script or mock_sse_soak.sh): two would measure
+# each other. The lock also covers the build, which would disturb a measurement as much.
+exec {lock_fd}>"$tools_dir/benchmark.lock"
+if ! flock -n "$lock_fd"; then
+  log "another benchmark holds build/bench-tools/benchmark.lock; waiting for it (at most 15 min)"
+  flock -w 900 "$lock_fd" || die "the other benchmark did not finish within 15 min"
+fi
+# This run's files (generated configs, logs, wrk output); removed after a successful run.
+work=$(mktemp -d "$tools_dir/compare.XXXXXX")
+succeeded=0
 
 # ---------------------------------------------------------------------------------------------
 # Servers started by this script, stopped on every exit path.
@@ -137,8 +147,10 @@ stop_server() {
 # shellcheck disable=SC2317
 cleanup() {
   local name
+  trap - EXIT
   if [[ -n "$wrk_pid" ]]; then kill -TERM "$wrk_pid" 2>/dev/null || true; wait "$wrk_pid" 2>/dev/null || true; fi
   for name in "${!server_pid[@]}"; do stop_server "$name"; done
+  if [[ $succeeded -eq 1 ]]; then rm -rf "$work"; else log "this run's files are kept in $work"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -664,6 +676,7 @@ sys.exit(0 if report["all_targets_met"] in (True, None) else 3)
 PY
 status=$?
 set -e
+if [[ $status -eq 0 || $status -eq 3 ]]; then succeeded=1; fi
 if [[ $status -eq 3 ]]; then
   [[ $fail_on_miss -eq 1 ]] && exit 3
   exit 0

@@ -68,11 +68,22 @@ cd "$(dirname "$0")/.."
 root=$PWD
 [[ -n "$cassettes" ]] || cassettes="$root/fixtures/cassettes"
 [[ -n "$output" ]] || output="$root/reports/bench/mock_sse_soak.json"
-work="$root/build/bench-tools/soak"
-mkdir -p "$work" "$(dirname "$output")"
+tools_dir="$root/build/bench-tools"
+mkdir -p "$tools_dir/soak" "$(dirname "$output")"
 
 log() { printf '[soak] %s\n' "$*" >&2; }
 die() { printf 'mock_sse_soak: %s\n' "$*" >&2; exit 1; }
+
+# One benchmark at a time on this machine (this script or mock_server_compare.sh): two would
+# measure each other. The lock also covers the build.
+exec {lock_fd}>"$tools_dir/benchmark.lock"
+if ! flock -n "$lock_fd"; then
+  log "another benchmark holds build/bench-tools/benchmark.lock; waiting for it (at most 15 min)"
+  flock -w 900 "$lock_fd" || die "the other benchmark did not finish within 15 min"
+fi
+# This run's files (request, offsets, server log); removed after a successful run.
+work=$(mktemp -d "$tools_dir/soak.XXXXXX")
+succeeded=0
 
 echoes_pid=""
 client_pid=""
@@ -88,7 +99,12 @@ stop_echoes() {
   wait "$echoes_pid" 2>/dev/null || true
   echoes_pid=""
 }
-trap stop_echoes EXIT
+# shellcheck disable=SC2317  # runs from the EXIT trap
+on_exit() {
+  stop_echoes
+  if [[ $succeeded -eq 1 ]]; then rm -rf "$work"; else log "this run's files are kept in $work"; fi
+}
+trap on_exit EXIT
 trap 'exit 130' INT TERM
 
 for cmd in cmake g++ pkg-config python3; do
@@ -107,7 +123,7 @@ if [[ -z "$echoes_bin" ]]; then
 fi
 [[ -x "$echoes_bin" ]] || die "echoes-mock binary not executable: $echoes_bin"
 
-client="$work/sse_soak"
+client="$tools_dir/soak/sse_soak"
 if [[ -f "$root/build/release/build.ninja" ]] && grep -q '^build echoes_sse_soak:' "$root/build/release/build.ninja"; then
   cmake --build --preset release --target echoes_sse_soak >&2 || die "building echoes_sse_soak failed"
   client=$(find "$root/build/release" -type f -name echoes_sse_soak -perm -u+x -print -quit)
@@ -213,5 +229,6 @@ kill -0 "$echoes_pid" 2>/dev/null || die "echoes-mock died during the soak (log:
 [[ $status -eq 0 ]] || die "the soak client failed (exit $status)"
 log "load after the soak: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "written: $output"
+succeeded=1
 if [[ $fail_on_miss -eq 1 ]] && grep -q '"met": false' "$output"; then exit 3; fi
 exit 0
