@@ -30,7 +30,7 @@ usage: benchmarks/mock_server_compare.sh [options] [-- echoes-mock arguments]
   -d, --duration S         seconds of each measured wrk run (default 10)
       --runs N             measured runs per server, interleaved; the median is reported (default 3)
       --warmup S           seconds of wrk load before the first measurement, echoes-mock and nginx (default 5)
-      --wiremock-warmup S  the same for WireMock, whose JIT needs longer (default 15)
+      --wiremock-warmup S  the same for WireMock, whose JIT needs longer (default 30)
       --servers LIST       comma-separated subset of echoes,wiremock,nginx (default all three)
       --echoes-bin PATH    use this echoes-mock binary instead of building the release preset
       --cassettes DIR      cassette folder for echoes-mock (default fixtures/cassettes)
@@ -52,7 +52,7 @@ connections=32
 duration=10
 runs=3
 warmup=5
-wiremock_warmup=15
+wiremock_warmup=30
 servers="echoes,wiremock,nginx"
 echoes_bin=""
 cassettes=""
