@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -330,6 +331,16 @@ Status MockServer::Impl::start() {
   // The socket is already listening: connections made before the accept loop runs wait in the
   // backlog, so callers may connect as soon as start() returns.
   thread_ = std::thread([this] { server_.listen_after_bind(); });
+  // httplib's stop() does nothing until the accept loop has marked itself running, so a stop() that
+  // came earlier would be lost and join() would wait forever. Return only once the loop runs.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!server_.is_running()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      server_.stop();
+      return Error(ErrorCode::kInternal, "the accept loop did not start within 10 s");
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
   return ok_status();
 }
 
