@@ -1,69 +1,31 @@
 // Encoded wire values validate against the JSON Schemas derived from the official OpenAI spec
 // (fixtures/contracts/openai/*.schema.json, written by scripts/derive_schemas.py), and documents
 // that break the spec do not (so a schema that accepted everything would fail here).
-#include <fstream>
 #include <map>
-#include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <rapidcheck/gtest.h>
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validation_results.hpp>
-#include <valijson/validator.hpp>
 
 #include "core/openai/codec.h"
+#include "harness/contract_schemas.h"
 #include "suites/contract/generators.h"
 
 namespace {
 
 using namespace echoes::openai;
 
-const valijson::Schema& schema_named(const std::string& name) {
-  static std::map<std::string, std::unique_ptr<valijson::Schema>> cache;
-  auto& slot = cache[name];
-  if (!slot) {
-    const std::string path = std::string(ECHOES_FIXTURES_DIR) + "/contracts/openai/" + name +
-                             ".schema.json";
-    std::ifstream file(path);
-    EXPECT_TRUE(file) << "cannot open " << path;
-    const nlohmann::json document = nlohmann::json::parse(file);
-    slot = std::make_unique<valijson::Schema>();
-    valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
-    valijson::adapters::NlohmannJsonAdapter adapter(document);
-    parser.populateSchema(adapter, *slot);
-  }
-  return *slot;
-}
-
 // The validator's complaints about `document` (empty when it conforms).
 std::vector<std::string> schema_errors(const std::string& schema_name, const std::string& document) {
-  const nlohmann::json value = nlohmann::json::parse(document);
-  valijson::Validator validator;
-  valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter adapter(value);
-  std::vector<std::string> errors;
-  if (!validator.validate(schema_named(schema_name), adapter, &results)) {
-    valijson::ValidationResults::Error error;
-    while (results.popError(error)) {
-      std::string where;
-      for (const std::string& part : error.context) where += part;
-      errors.push_back(where + ": " + error.description);
-    }
-    if (errors.empty()) errors.push_back("invalid (no details)");
-  }
-  return errors;
+  static echoes::harness::ContractSchemas schemas(std::string(ECHOES_FIXTURES_DIR) +
+                                                  "/contracts/openai");
+  return schemas.violations(schema_name, document);
 }
 
 std::string joined(const std::vector<std::string>& lines) {
-  std::ostringstream out;
-  for (const std::string& line : lines) out << "  " << line << "\n";
-  return out.str();
+  return echoes::harness::ContractSchemas::joined(lines);
 }
 
 // --- Sample values ------------------------------------------------------------------------------

@@ -6,17 +6,11 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <memory>
 
 #include <nlohmann/json.hpp>
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validation_results.hpp>
-#include <valijson/validator.hpp>
 
+#include "harness/contract_schemas.h"
 #include "harness/mock_server_fixture.h"
 #include "suites/integration/mock_test_support.h"
 
@@ -27,41 +21,11 @@ using harness::HttpReply;
 using harness::MockServerFixture;
 using nlohmann::json;
 
-const valijson::Schema& schema_named(const std::string& name) {
-  static std::map<std::string, std::unique_ptr<valijson::Schema>> cache;
-  auto& slot = cache[name];
-  if (!slot) {
-    const std::string path = std::string(ECHOES_FIXTURES_DIR) + "/contracts/openai/" + name +
-                             ".schema.json";
-    std::ifstream file(path);
-    EXPECT_TRUE(file) << "cannot open " << path;
-    const json document = json::parse(file);
-    slot = std::make_unique<valijson::Schema>();
-    valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
-    valijson::adapters::NlohmannJsonAdapter adapter(document);
-    parser.populateSchema(adapter, *slot);
-  }
-  return *slot;
-}
-
 // The validator's complaints about `document`, one per line (empty when it conforms).
 std::string schema_errors(const std::string& schema_name, const std::string& document) {
-  const json value = json::parse(document, nullptr, false);
-  if (value.is_discarded()) return "not JSON: " + document;
-  valijson::Validator validator;
-  valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter adapter(value);
-  std::string errors;
-  if (!validator.validate(schema_named(schema_name), adapter, &results)) {
-    valijson::ValidationResults::Error error;
-    while (results.popError(error)) {
-      std::string where;
-      for (const std::string& part : error.context) where += part;
-      errors += where + ": " + error.description + "\n";
-    }
-    if (errors.empty()) errors = "invalid (no details)";
-  }
-  return errors;
+  static harness::ContractSchemas schemas(std::string(ECHOES_FIXTURES_DIR) + "/contracts/openai");
+  std::vector<std::string> problems = schemas.violations(schema_name, document);
+  return harness::ContractSchemas::joined(problems);
 }
 
 class MockContractTest : public ::testing::Test {
