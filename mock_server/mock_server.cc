@@ -4,10 +4,10 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
-#include <chrono>
 #include <filesystem>
 #include <map>
 #include <mutex>
