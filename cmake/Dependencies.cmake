@@ -27,6 +27,9 @@ if(ECHOES_BUILD_BENCHMARKS)
   echoes_find_package(benchmark libbenchmark-dev)
 endif()
 
+# Boost.Beast and Boost.Asio (header-only) carry the mock server's HTTP transport.
+echoes_find_package(Boost libboost-dev 1.74 CONFIG)
+
 if(NOT PKG_CONFIG_FOUND)
   echoes_missing(pkg-config pkg-config)
 endif()

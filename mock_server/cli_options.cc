@@ -64,7 +64,10 @@ Serves recorded OpenAI traffic (mock_server/README.md documents every flag and f
   --time-scale X         multiply recorded stream timing by X (default 1; 0 = no delays)
   --hang-limit-ms N      upper bound of a hang fault (default 30000)
   --journal-size N       requests kept in the journal (default 10000)
-  --threads N            worker threads, i.e. connections served at once (default 512)
+  --threads N            worker threads: requests that wait (faults, delays, streams,
+                         record, spy) served at once (default 512)
+  --io-threads N         event-loop threads, which read requests and send answers that
+                         need no waiting (default 1)
   --no-validate          do not reject requests that break the API schema
   --quiet                no per-request log lines
   --help                 this text
@@ -170,6 +173,12 @@ Result<CliOptions> parse_cli_options(const std::vector<std::string>& args) {
       auto threads = parse_number<size_t>(flag, *v, 2, 16'384);
       if (!threads) return threads.error();
       server.worker_threads = *threads;
+    } else if (flag == "--io-threads") {
+      auto v = value();
+      if (!v) return v.error();
+      auto threads = parse_number<size_t>(flag, *v, 1, 64);
+      if (!threads) return threads.error();
+      server.io_threads = *threads;
     } else {
       return Error(ErrorCode::kInvalidInput, flag + ": unknown flag (see --help)", flag);
     }

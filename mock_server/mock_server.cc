@@ -20,12 +20,15 @@
 #include "mock_server/internal/json_access.h"
 #include "mock_server/internal/openai_responses.h"
 #include "mock_server/internal/request_validation.h"
-#include "mock_server/internal/socket_server.h"
+#include "mock_server/internal/http_server.h"
 
 namespace echoes::mock {
 namespace {
 
 using internal::ConnectionFault;
+using internal::ConnectionInfo;
+using internal::HttpRequest;
+using internal::HttpResponse;
 using nlohmann::json;
 
 constexpr std::string_view kChatPath = "/v1/chat/completions";
@@ -79,6 +82,9 @@ struct PreparedRequest {
   std::string canonical_body;
   bool wants_stream = false;
   bool include_usage = false;
+  // Replaying it never waits: no stream is asked for and no recorded answer has faults or is a
+  // stream, so the answer can be sent from the event loop (see HttpServer::QuickCheck).
+  bool answers_at_once = false;
 };
 
 struct FaultCandidate {
@@ -130,6 +136,7 @@ class MockServer::Impl {
   void set_scenario(std::optional<Scenario> scenario) {
     std::lock_guard lock(scenario_mutex_);
     scenario_ = scenario ? std::make_shared<const Scenario>(std::move(*scenario)) : nullptr;
+    has_scenario_.store(scenario_ != nullptr);
     std::lock_guard counters_lock(fault_mutex_);
     std::erase_if(fault_counters_, [](const auto& entry) { return entry.first.starts_with("s:"); });
   }
@@ -151,31 +158,35 @@ class MockServer::Impl {
   MockMetrics metrics_;
 
  private:
-  void handle(const httplib::Request& req, httplib::Response& res);
-  void serve_api(const httplib::Request& req, httplib::Response& res, Exchange& ex,
-                 TimePoint started);
-  bool prepare(const httplib::Request& req, httplib::Response& res, PreparedRequest& out);
+  void handle(const HttpRequest& req, HttpResponse& res, const ConnectionInfo& connection);
+  // The HttpServer's QuickCheck: admin calls, and replayed answers known not to wait.
+  bool answers_at_once(const HttpRequest& req);
+  void fill_transport_error(const HttpRequest& req, HttpResponse& res) const;
+  void serve_api(const HttpRequest& req, HttpResponse& res, const ConnectionInfo& connection,
+                 Exchange& ex, TimePoint started);
+  bool prepare(const HttpRequest& req, HttpResponse& res, PreparedRequest& out);
   FaultDecision decide(const std::vector<FaultCandidate>& candidates);
   bool should_fire(const FaultCandidate& candidate);
-  void perform_replacing_fault(const FaultSpec& fault, httplib::Response& res, Exchange& ex);
+  void perform_replacing_fault(const FaultSpec& fault, HttpResponse& res,
+                               const ConnectionInfo& connection, Exchange& ex);
   void answer(const Interaction& interaction, const PreparedRequest& prepared,
               const std::string& path, const std::optional<FaultSpec>& corruption,
-              TimePoint started, double time_scale, httplib::Response& res);
+              TimePoint started, double time_scale, HttpResponse& res);
   void send_body(std::string body, const std::string& content_type,
-                 const std::optional<FaultSpec>& corruption, httplib::Response& res);
+                 const std::optional<FaultSpec>& corruption, HttpResponse& res);
   void send_stream(std::vector<StreamChunk> chunks, std::int64_t done_offset_ms,
                    const std::optional<FaultSpec>& corruption, TimePoint started,
-                   double time_scale, httplib::Response& res);
-  void forward_and_record(const httplib::Request& req, const PreparedRequest& prepared,
-                          httplib::Response& res, Exchange& ex, TimePoint started);
-  void serve_models(httplib::Response& res);
-  void handle_admin(const httplib::Request& req, httplib::Response& res);
-  void finish(const httplib::Request& req, const httplib::Response& res, const Exchange& ex,
+                   double time_scale, HttpResponse& res);
+  void forward_and_record(const HttpRequest& req, const PreparedRequest& prepared,
+                          HttpResponse& res, Exchange& ex, TimePoint started);
+  void serve_models(HttpResponse& res);
+  void handle_admin(const HttpRequest& req, HttpResponse& res);
+  void finish(const HttpRequest& req, const HttpResponse& res, const Exchange& ex,
               TimePoint started);
   using RecordedHeaders = std::vector<std::pair<std::string, std::string>>;
   // Adds x-request-id, openai-processing-ms and the rate-limit headers unless already set (in
   // `recorded` when given, else in `res`).
-  void add_default_headers(httplib::Response& res, TimePoint started,
+  void add_default_headers(HttpResponse& res, TimePoint started,
                            const RecordedHeaders* recorded = nullptr);
   std::string next_request_id();
   std::string redact(std::string text) const;
@@ -186,9 +197,11 @@ class MockServer::Impl {
     std::lock_guard lock(scenario_mutex_);
     return scenario_;
   }
+  bool stopping() const { return server_ != nullptr && server_->stopping(); }
+  static std::string cache_key(const HttpRequest& req);
 
-  internal::FaultAwareServer server_;
-  std::thread thread_;
+  // Created by start(); handlers run on its threads.
+  std::unique_ptr<internal::HttpServer> server_;
   int port_ = 0;
   bool started_ = false;
   std::atomic<bool> stopped_{false};
@@ -197,6 +210,7 @@ class MockServer::Impl {
 
   mutable std::mutex scenario_mutex_;
   std::shared_ptr<const Scenario> scenario_;
+  std::atomic<bool> has_scenario_{false};  // scenario_ != nullptr, read without the lock
   std::mutex fault_mutex_;
   std::unordered_map<std::string, int> fault_counters_;
   std::mt19937_64 rng_;  // guarded by fault_mutex_
@@ -271,83 +285,39 @@ Status MockServer::Impl::start() {
     }
   }
 
-  const size_t threads = std::max<size_t>(options_.worker_threads, 2);
-  server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server_.set_tcp_nodelay(true);
-  // Effectively unlimited (httplib closes after 5 by default); the value is advertised in the
-  // Keep-Alive header, so keep it readable.
-  server_.set_keep_alive_max_count(100'000'000);
-  server_.set_keep_alive_timeout(5);
-  server_.set_read_timeout(5, 0);
-  server_.set_write_timeout(5, 0);
-  server_.set_payload_max_length(options_.max_body_bytes);
-
-  httplib::Server::Handler handler = [this](const httplib::Request& req, httplib::Response& res) {
-    handle(req, res);
-  };
-  server_.Get(".*", handler);
-  server_.Post(".*", handler);
-  server_.Put(".*", handler);
-  server_.Patch(".*", handler);
-  server_.Delete(".*", handler);
-  server_.Options(".*", handler);
-  httplib::Server::Handler fill_error = [this](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty() || res.is_chunked_content_provider_ || res.content_length_ > 0) return;
-    std::string message;
-    if (res.status == 413) {
-      message = "Request body too large: the limit is " + std::to_string(options_.max_body_bytes) +
-                " bytes.";
-    } else if (res.status == 404 || res.status == 405) {
-      message = "Invalid URL (" + req.method + " " + req.path + ")";
+  internal::HttpServerOptions http;
+  http.host = options_.host;
+  http.port = options_.port;
+  http.listen_backlog = static_cast<int>(options_.listen_backlog);
+  http.io_threads = options_.io_threads;
+  http.worker_threads = options_.worker_threads;
+  http.max_body_bytes = options_.max_body_bytes;
+  server_ = std::make_unique<internal::HttpServer>(
+      http,
+      [this](const HttpRequest& req, HttpResponse& res, const ConnectionInfo& connection) {
+        handle(req, res, connection);
+      },
+      [this](const HttpRequest& req) { return answers_at_once(req); },
+      [this](const HttpRequest& req, HttpResponse& res) { fill_transport_error(req, res); });
+  auto port = server_->start();
+  if (!port) {
+    Error error = port.error();
+    if (options_.port == 0) {
+      error.message = "--port 0: " + error.message;
     } else {
-      message = "The request could not be read (HTTP " + std::to_string(res.status) + ").";
+      error.message = "--port " + std::to_string(options_.port) + ": " + error.message + " (in use?)";
     }
-    res.set_content(internal::error_body(message, "invalid_request_error"), kJsonType);
-  };
-  server_.set_error_handler(fill_error);
-  server_.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-        res.status = 500;
-        res.set_content(internal::error_body("The mock server failed to answer.", "server_error"),
-                        kJsonType);
-      });
-
-  if (options_.port == 0) {
-    port_ = server_.bind_to_any_port(options_.host);
-    if (port_ <= 0) {
-      return Error(ErrorCode::kInvalidInput, "--port 0: cannot bind " + options_.host, "--port");
-    }
-  } else {
-    if (!server_.bind_to_port(options_.host, options_.port)) {
-      return Error(ErrorCode::kInvalidInput,
-                   "--port " + std::to_string(options_.port) + ": cannot bind " + options_.host +
-                       " (in use?)",
-                   "--port");
-    }
-    port_ = options_.port;
+    server_.reset();
+    return error;
   }
-  server_.raise_backlog(static_cast<int>(options_.listen_backlog));
+  port_ = *port;
   started_ = true;
-  // The socket is already listening: connections made before the accept loop runs wait in the
-  // backlog, so callers may connect as soon as start() returns.
-  thread_ = std::thread([this] { server_.listen_after_bind(); });
-  // httplib's stop() does nothing until the accept loop has marked itself running, so a stop() that
-  // came earlier would be lost and join() would wait forever. Return only once the loop runs.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!server_.is_running()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      server_.stop();
-      return Error(ErrorCode::kInternal, "the accept loop did not start within 10 s");
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
   return ok_status();
 }
 
 void MockServer::Impl::stop() {
   if (!started_ || stopped_.exchange(true)) return;
-  server_.stop();
-  if (thread_.joinable()) thread_.join();
+  server_->stop();
   (void)flush_recordings();
   std::lock_guard lock(stop_mutex_);
   stopped_cv_.notify_all();
@@ -368,7 +338,8 @@ Status MockServer::Impl::flush_recordings() {
 
 // ---- request handling -----------------------------------------------------------------------
 
-void MockServer::Impl::handle(const httplib::Request& req, httplib::Response& res) {
+void MockServer::Impl::handle(const HttpRequest& req, HttpResponse& res,
+                              const ConnectionInfo& connection) {
   if (req.path.starts_with("/__admin")) {
     handle_admin(req, res);
     return;
@@ -376,7 +347,7 @@ void MockServer::Impl::handle(const httplib::Request& req, httplib::Response& re
   const TimePoint started = clock_.now();
   Exchange ex;
   try {
-    serve_api(req, res, ex, started);
+    serve_api(req, res, connection, ex, started);
   } catch (const std::exception& e) {
     res.status = 500;
     res.set_content(internal::error_body(std::string("The mock server failed: ") + e.what(),
@@ -386,8 +357,55 @@ void MockServer::Impl::handle(const httplib::Request& req, httplib::Response& re
   finish(req, res, ex, started);
 }
 
-void MockServer::Impl::serve_api(const httplib::Request& req, httplib::Response& res,
-                                 Exchange& ex, TimePoint started) {
+bool MockServer::Impl::answers_at_once(const HttpRequest& req) {
+  if (req.path.starts_with("/__admin")) return true;
+  if (options_.mode != ServerMode::kReplay || has_scenario_.load() ||
+      req.has_header("x-echoes-fault")) {
+    return false;
+  }
+  {
+    std::shared_lock lock(cache_mutex_);
+    auto it = response_cache_.find(cache_key(req));
+    if (it != response_cache_.end()) return it->second.answers_at_once;
+  }
+  // A body not seen before: matching it is work but no waiting, and fills the cache. A request
+  // prepare() rejects is answered at once too (a 400).
+  PreparedRequest prepared;
+  HttpResponse rejection;
+  if (!prepare(req, rejection, prepared)) return true;
+  return prepared.answers_at_once;
+}
+
+void MockServer::Impl::fill_transport_error(const HttpRequest& req, HttpResponse& res) const {
+  std::string message;
+  std::string type = "invalid_request_error";
+  if (res.status == 413) {
+    message = "Request body too large: the limit is " + std::to_string(options_.max_body_bytes) +
+              " bytes.";
+  } else if (res.status == 431) {
+    message = "Request headers too large.";
+  } else if (res.status >= 500) {
+    message = "The mock server failed to answer.";
+    type = "server_error";
+  } else if (req.method.empty()) {
+    message = "The request could not be read (HTTP " + std::to_string(res.status) + ").";
+  } else {
+    message = "The request could not be read (HTTP " + std::to_string(res.status) + ", " +
+              req.method + " " + req.path + ").";
+  }
+  res.set_content(internal::error_body(message, type), kJsonType);
+}
+
+std::string MockServer::Impl::cache_key(const HttpRequest& req) {
+  std::string key;
+  key.reserve(req.method.size() + req.path.size() + req.body.size() + 2);
+  key.append(req.method).append(" ").append(req.path).append("\n").append(req.body);
+  return key;
+}
+
+void MockServer::Impl::serve_api(const HttpRequest& req, HttpResponse& res,
+                                 const ConnectionInfo& connection, Exchange& ex,
+                                 TimePoint started) {
   auto reject = [&](int status, const std::string& message, const std::string& param,
                     const std::string& code = {}) {
     res.status = status;
@@ -400,7 +418,7 @@ void MockServer::Impl::serve_api(const httplib::Request& req, httplib::Response&
   }
   std::optional<FaultSpec> header_fault;
   if (req.has_header("x-echoes-fault")) {
-    auto fault = parse_fault_spec(req.get_header_value("x-echoes-fault"), "x-echoes-fault");
+    auto fault = parse_fault_spec(req.header("x-echoes-fault"), "x-echoes-fault");
     if (!fault) {
       reject(400, "Invalid x-echoes-fault header: " + fault.error().message, "x-echoes-fault");
       return;
@@ -408,10 +426,10 @@ void MockServer::Impl::serve_api(const httplib::Request& req, httplib::Response&
     header_fault = *fault;
   }
   if (req.method == "POST") {
-    const std::string content_type = lower(req.get_header_value("Content-Type"));
+    const std::string content_type = lower(req.header("content-type"));
     if (!content_type.empty() && content_type.find("application/json") == std::string::npos) {
       reject(400,
-             "Invalid Content-Type header (" + req.get_header_value("Content-Type") +
+             "Invalid Content-Type header (" + req.header("content-type") +
                  "); expected application/json.",
              "");
       return;
@@ -444,7 +462,7 @@ void MockServer::Impl::serve_api(const httplib::Request& req, httplib::Response&
   ex.fault = decision.label;
   if (decision.latency > Duration::zero()) sleep_interruptibly(decision.latency);
   if (decision.action && replaces_answer(decision.action->kind)) {
-    perform_replacing_fault(*decision.action, res, ex);
+    perform_replacing_fault(*decision.action, res, connection, ex);
     add_default_headers(res, started);
     return;
   }
@@ -489,7 +507,7 @@ void MockServer::Impl::serve_api(const httplib::Request& req, httplib::Response&
     if (!own.label.empty()) ex.fault += (ex.fault.empty() ? "" : "+") + own.label;
     if (own.latency > Duration::zero()) sleep_interruptibly(own.latency);
     if (own.action && replaces_answer(own.action->kind)) {
-      perform_replacing_fault(*own.action, res, ex);
+      perform_replacing_fault(*own.action, res, connection, ex);
       add_default_headers(res, started);
       return;
     }
@@ -498,16 +516,15 @@ void MockServer::Impl::serve_api(const httplib::Request& req, httplib::Response&
   answer(interaction, prepared, req.path, corruption, started, current_time_scale(), res);
 }
 
-bool MockServer::Impl::prepare(const httplib::Request& req, httplib::Response& res,
+bool MockServer::Impl::prepare(const HttpRequest& req, HttpResponse& res,
                                PreparedRequest& out) {
   // Hot path: a body seen before needs no JSON work at all.
   const bool cacheable = options_.mode != ServerMode::kRecord;
-  std::string cache_key;
+  std::string key;
   if (cacheable) {
-    cache_key.reserve(req.method.size() + req.path.size() + req.body.size() + 2);
-    cache_key.append(req.method).append(" ").append(req.path).append("\n").append(req.body);
+    key = cache_key(req);
     std::shared_lock lock(cache_mutex_);
-    auto it = response_cache_.find(cache_key);
+    auto it = response_cache_.find(key);
     if (it != response_cache_.end()) {
       out = it->second;
       return true;
@@ -554,9 +571,15 @@ bool MockServer::Impl::prepare(const httplib::Request& req, httplib::Response& r
   out.canonical_body = body.is_null() ? std::string() : body.dump();
   out.group = store_.find_group(req.method, req.path, out.canonical_body);
   if (cacheable && out.group != nullptr) {
+    out.answers_at_once =
+        !out.wants_stream &&
+        std::all_of(out.group->interactions.begin(), out.group->interactions.end(),
+                    [](const std::shared_ptr<const Interaction>& interaction) {
+                      return interaction->faults.empty() && !interaction->response.is_stream;
+                    });
     std::unique_lock lock(cache_mutex_);
     if (response_cache_.size() >= kResponseCacheLimit) response_cache_.clear();
-    response_cache_.emplace(std::move(cache_key), out);
+    response_cache_.emplace(std::move(key), out);
   }
   return true;
 }
@@ -593,9 +616,8 @@ FaultDecision MockServer::Impl::decide(const std::vector<FaultCandidate>& candid
   return decision;
 }
 
-void MockServer::Impl::perform_replacing_fault(const FaultSpec& fault, httplib::Response& res,
-                                               Exchange& ex) {
-  internal::ConnectionState* connection = internal::current_connection();
+void MockServer::Impl::perform_replacing_fault(const FaultSpec& fault, HttpResponse& res,
+                                               const ConnectionInfo& connection, Exchange& ex) {
   switch (fault.kind) {
     case FaultKind::kStatus:
       res.status = fault.status;
@@ -608,9 +630,9 @@ void MockServer::Impl::perform_replacing_fault(const FaultSpec& fault, httplib::
       ms = std::min(ms, options_.hang_limit_ms);
       const TimePoint give_up = clock_.now() + std::chrono::milliseconds(ms);
       // Hold the connection until the client gives up, the limit passes or the server stops.
-      while (!server_.stopping() && clock_.now() < give_up) {
-        if (connection != nullptr) {
-          pollfd p{connection->fd, static_cast<short>(POLLRDHUP), 0};
+      while (!stopping() && clock_.now() < give_up) {
+        if (connection.fd >= 0) {
+          pollfd p{connection.fd, static_cast<short>(POLLRDHUP), 0};
           if (::poll(&p, 1, 20) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) break;
         } else {
           clock_.sleep_for(std::chrono::milliseconds(20));
@@ -621,11 +643,8 @@ void MockServer::Impl::perform_replacing_fault(const FaultSpec& fault, httplib::
     case FaultKind::kClose:
     case FaultKind::kReset:
       ex.status_sent = 0;
-      if (connection != nullptr) {
-        connection->fault = fault.kind == FaultKind::kReset ? ConnectionFault::kReset
-                                                            : ConnectionFault::kClose;
-      }
-      res.status = 500;  // never written: the connection's writes are suppressed
+      res.fault = fault.kind == FaultKind::kReset ? ConnectionFault::kReset : ConnectionFault::kClose;
+      res.status = 500;  // never written: the connection ends without a byte
       return;
     default:
       return;
@@ -634,7 +653,7 @@ void MockServer::Impl::perform_replacing_fault(const FaultSpec& fault, httplib::
 
 void MockServer::Impl::answer(const Interaction& interaction, const PreparedRequest& prepared,
                               const std::string& path, const std::optional<FaultSpec>& corruption,
-                              TimePoint started, double time_scale, httplib::Response& res) {
+                              TimePoint started, double time_scale, HttpResponse& res) {
   const RecordedResponse& recorded = interaction.response;
   res.status = recorded.status;
   std::string content_type;
@@ -679,55 +698,50 @@ void MockServer::Impl::answer(const Interaction& interaction, const PreparedRequ
 
 void MockServer::Impl::send_body(std::string body, const std::string& content_type,
                                  const std::optional<FaultSpec>& corruption,
-                                 httplib::Response& res) {
+                                 HttpResponse& res) {
   if (!corruption) {
-    // The whole answer is in memory: send status line, headers and body as one segment.
-    if (internal::ConnectionState* connection = internal::current_connection()) {
-      connection->coalesce_writes = true;
-    }
-    res.set_content(std::move(body), content_type.c_str());
+    res.set_content(std::move(body), content_type);
     return;
   }
   switch (corruption->kind) {
     case FaultKind::kMalformedBody:
       body = body.size() >= 2 ? body.substr(0, body.size() / 2) : std::string("{\"id\":");
-      res.set_content(std::move(body), content_type.c_str());
+      res.set_content(std::move(body), content_type);
       return;
     case FaultKind::kStreamCut: {
       // Promise the full length, send half, then drop the connection.
-      const size_t length = body.size();
-      res.set_content_provider(
-          length, content_type,
-          [body = std::move(body)](size_t offset, size_t, httplib::DataSink& sink) {
-            const size_t half = body.size() / 2;
-            if (offset < half) sink.write(body.data() + offset, half - offset);
-            return false;
-          });
+      res.set_header("Content-Type", content_type);
+      res.declared_length = body.size();
+      res.body_writer = [body = std::move(body)](internal::BodySink& sink) {
+        (void)sink.write(std::string_view(body).substr(0, body.size() / 2));
+        return false;
+      };
       return;
     }
     case FaultKind::kSlowDribble: {
-      const size_t length = body.size();
       const size_t step = static_cast<size_t>(std::max(corruption->dribble_bytes, 1));
       const auto pause = std::chrono::milliseconds(corruption->dribble_interval_ms);
-      res.set_content_provider(
-          length, content_type,
-          [this, body = std::move(body), step, pause](size_t offset, size_t, httplib::DataSink& sink) {
-            if (offset > 0) sleep_interruptibly(pause);
-            if (server_.stopping()) return false;
-            const size_t n = std::min(step, body.size() - offset);
-            return sink.write(body.data() + offset, n);
-          });
+      res.set_header("Content-Type", content_type);
+      res.declared_length = body.size();
+      res.body_writer = [this, body = std::move(body), step, pause](internal::BodySink& sink) {
+        for (size_t offset = 0; offset < body.size(); offset += step) {
+          if (offset > 0) sleep_interruptibly(pause);
+          if (stopping()) return false;
+          if (!sink.write(std::string_view(body).substr(offset, step))) return false;
+        }
+        return true;
+      };
       return;
     }
     default:
-      res.set_content(std::move(body), content_type.c_str());
+      res.set_content(std::move(body), content_type);
       return;
   }
 }
 
 void MockServer::Impl::send_stream(std::vector<StreamChunk> chunks, std::int64_t done_offset_ms,
                                    const std::optional<FaultSpec>& corruption, TimePoint started,
-                                   double time_scale, httplib::Response& res) {
+                                   double time_scale, HttpResponse& res) {
   std::optional<size_t> cut_after;
   size_t dribble_bytes = 0;
   Duration dribble_pause{0};
@@ -752,16 +766,16 @@ void MockServer::Impl::send_stream(std::vector<StreamChunk> chunks, std::int64_t
                          std::chrono::duration<double, std::milli>(static_cast<double>(offset_ms) *
                                                                    time_scale));
   };
-  res.set_chunked_content_provider(
-      kEventStreamType,
+  res.set_header("Content-Type", kEventStreamType);
+  res.body_writer =
       [this, chunks = std::move(chunks), done_offset_ms, cut_after, dribble_bytes, dribble_pause,
-       deadline](size_t, httplib::DataSink& sink) {
+       deadline](internal::BodySink& sink) {
         auto write = [&](const std::string& text) {
-          if (dribble_bytes == 0) return sink.write(text.data(), text.size());
+          if (dribble_bytes == 0) return sink.write(text);
           for (size_t at = 0; at < text.size(); at += dribble_bytes) {
             if (at > 0) sleep_interruptibly(dribble_pause);
-            if (server_.stopping()) return false;
-            if (!sink.write(text.data() + at, std::min(dribble_bytes, text.size() - at))) return false;
+            if (stopping()) return false;
+            if (!sink.write(std::string_view(text).substr(at, dribble_bytes))) return false;
           }
           return true;
         };
@@ -770,20 +784,18 @@ void MockServer::Impl::send_stream(std::vector<StreamChunk> chunks, std::int64_t
           const TimePoint due = deadline(chunks[i].offset_ms);
           const TimePoint now = clock_.now();
           if (due > now) sleep_interruptibly(due - now);
-          if (server_.stopping()) return false;
+          if (stopping()) return false;
           if (!write("data: " + chunks[i].data + "\n\n")) return false;
         }
         if (cut_after) return false;
         const TimePoint due = deadline(done_offset_ms);
         const TimePoint now = clock_.now();
         if (due > now) sleep_interruptibly(due - now);
-        if (!write("data: [DONE]\n\n")) return false;
-        sink.done();
-        return true;
-      });
+        return write("data: [DONE]\n\n");
+      };
 }
 
-void MockServer::Impl::serve_models(httplib::Response& res) {
+void MockServer::Impl::serve_models(HttpResponse& res) {
   json data = json::array();
   for (const std::string& model : known_models_) {
     data.push_back({{"id", model}, {"object", "model"}, {"created", 0}, {"owned_by", "echoes-mock"}});
@@ -802,12 +814,11 @@ constexpr std::pair<const char*, const char*> kRateLimitDefaults[] = {
 
 }  // namespace
 
-void MockServer::Impl::add_default_headers(httplib::Response& res, TimePoint started,
+void MockServer::Impl::add_default_headers(HttpResponse& res, TimePoint started,
                                            const RecordedHeaders* recorded) {
-  // With a recording's (lower-case) header list, presence is checked there with plain compares;
-  // httplib's case-insensitive lookups are the costlier part of a small response.
+  // With a recording's (lower-case) header list, presence is checked there with plain compares.
   auto present = [&](std::string_view name) {
-    if (recorded == nullptr) return res.has_header(std::string(name).c_str());
+    if (recorded == nullptr) return res.has_header(name);
     for (const auto& [key, value] : *recorded) {
       if (key == name) return true;
     }
@@ -834,7 +845,7 @@ std::string MockServer::Impl::next_request_id() {
 void MockServer::Impl::sleep_interruptibly(Duration d) {
   const TimePoint until = clock_.now() + d;
   const Duration slice = std::chrono::milliseconds(50);
-  for (TimePoint now = clock_.now(); now < until && !server_.stopping(); now = clock_.now()) {
+  for (TimePoint now = clock_.now(); now < until && !stopping(); now = clock_.now()) {
     clock_.sleep_for(std::min(slice, Duration(until - now)));
   }
 }
@@ -845,7 +856,7 @@ double MockServer::Impl::current_time_scale() const {
   return options_.time_scale;
 }
 
-void MockServer::Impl::finish(const httplib::Request& req, const httplib::Response& res,
+void MockServer::Impl::finish(const HttpRequest& req, const HttpResponse& res,
                               const Exchange& ex, TimePoint started) {
   const Duration elapsed = clock_.now() - started;
   const int status = ex.status_sent.value_or(res.status);
@@ -856,12 +867,11 @@ void MockServer::Impl::finish(const httplib::Request& req, const httplib::Respon
   entry.method = req.method;
   entry.path = req.path;
   entry.headers.reserve(req.headers.size());
-  for (const auto& [name, value] : req.headers) {
-    std::string key = lower(name);
-    if (key == "authorization" || key == "api-key") {
-      entry.headers.emplace_back(std::move(key), "[REDACTED]");
+  for (const auto& [name, value] : req.headers) {  // names are already lower-case
+    if (name == "authorization" || name == "api-key") {
+      entry.headers.emplace_back(name, "[REDACTED]");
     } else {
-      entry.headers.emplace_back(std::move(key), value);
+      entry.headers.emplace_back(name, value);
     }
   }
   entry.body = req.body.substr(0, kMaxJournalBodyBytes);
@@ -877,7 +887,7 @@ void MockServer::Impl::finish(const httplib::Request& req, const httplib::Respon
                        std::to_string(status) + " " + duration + " match=" +
                        (ex.interaction_id.empty() ? "-" : ex.interaction_id) +
                        " fault=" + (ex.fault.empty() ? "-" : ex.fault) +
-                       " request_id=" + (res.has_header("x-request-id") ? res.get_header_value("x-request-id") : "-");
+                       " request_id=" + (res.has_header("x-request-id") ? res.header("x-request-id") : "-");
     options_.request_log(line);
   }
   journal_.append(std::move(entry));
@@ -890,8 +900,8 @@ std::string MockServer::Impl::redact(std::string text) const {
 
 // ---- record and spy -------------------------------------------------------------------------
 
-void MockServer::Impl::forward_and_record(const httplib::Request& req,
-                                          const PreparedRequest& prepared, httplib::Response& res,
+void MockServer::Impl::forward_and_record(const HttpRequest& req,
+                                          const PreparedRequest& prepared, HttpResponse& res,
                                           Exchange& ex, TimePoint started) {
   httplib::Client upstream(options_.upstream);
   upstream.set_connection_timeout(10, 0);
@@ -1030,14 +1040,14 @@ json entry_to_json(const JournalEntry& e) {
           {"duration_ms", e.duration_ms}};
 }
 
-JournalQuery query_from_params(const httplib::Request& req) {
+JournalQuery query_from_params(const HttpRequest& req) {
   JournalQuery query;
-  if (req.has_param("method")) query.method = req.get_param_value("method");
-  if (req.has_param("path")) query.path = req.get_param_value("path");
-  if (req.has_param("matched")) query.matched = req.get_param_value("matched") == "true";
+  if (req.has_param("method")) query.method = req.param("method");
+  if (req.has_param("path")) query.path = req.param("path");
+  if (req.has_param("matched")) query.matched = req.param("matched") == "true";
   if (req.has_param("header")) {
     // header=name:value
-    const std::string spec = req.get_param_value("header");
+    const std::string spec = req.param("header");
     const size_t colon = spec.find(':');
     if (colon != std::string::npos) {
       query.headers.emplace_back(lower(spec.substr(0, colon)), spec.substr(colon + 1));
@@ -1048,13 +1058,13 @@ JournalQuery query_from_params(const httplib::Request& req) {
 
 }  // namespace
 
-void MockServer::Impl::handle_admin(const httplib::Request& req, httplib::Response& res) {
+void MockServer::Impl::handle_admin(const HttpRequest& req, HttpResponse& res) {
   auto reply = [&](int status, const json& body) {
     res.status = status;
     res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), kJsonType);
   };
   if (!options_.admin_token.empty()) {
-    const std::string presented = req.get_header_value("Authorization");
+    const std::string& presented = req.header("authorization");
     const std::string expected = "Bearer " + options_.admin_token;
     if (!constant_time_equal(presented, expected)) {
       res.status = 401;

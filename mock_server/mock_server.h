@@ -56,7 +56,11 @@ struct MockServerOptions {
   double time_scale = 1.0;           // multiplies recorded stream offsets (0 sends at once)
   std::int64_t hang_limit_ms = 30'000;  // no `hang` fault lasts longer
   size_t journal_capacity = 10'000;
-  size_t worker_threads = 512;       // connections served concurrently (each holds a thread)
+  // Threads of the event loop that reads requests and sends answers that need no waiting.
+  size_t io_threads = 1;
+  // Threads for requests that may wait (faults, delays, streams, record and spy), each holding
+  // one such request at a time: 256 concurrent timed streams need at least 256.
+  size_t worker_threads = 512;
   size_t listen_backlog = 4096;
   size_t max_body_bytes = 32 * 1024 * 1024;  // larger bodies get 413 in the official shape
   bool validate_requests = true;     // 400 for requests that break the API schema

@@ -1,0 +1,522 @@
+// Boost 1.74's Asio uses std::exchange without including <utility>; with GCC 12 in C++20 mode it
+// must come first. Beast's string_view is std::string_view.
+#include <utility>
+#define BOOST_BEAST_USE_STD_STRING_VIEW
+
+#include "mock_server/internal/http_server.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <cctype>
+#include <cerrno>
+#include <thread>
+
+namespace echoes::mock::internal {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+const std::string kEmpty;
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decoding; in a query, '+' also stands for a space. A malformed escape stays as sent.
+std::string url_decode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      const int hi = hex_value(s[i + 1]);
+      const int lo = hex_value(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(plus_is_space && s[i] == '+' ? ' ' : s[i]);
+  }
+  return out;
+}
+
+HeaderFields parse_query(std::string_view query) {
+  HeaderFields params;
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    params.emplace_back(url_decode(pair.substr(0, eq), true),
+                        eq == std::string_view::npos ? std::string() : url_decode(pair.substr(eq + 1), true));
+  }
+  return params;
+}
+
+const std::string& find_field(const HeaderFields& fields, std::string_view name) {
+  for (const auto& [key, value] : fields) {
+    if (key == name) return value;
+  }
+  return kEmpty;
+}
+
+bool has_field(const HeaderFields& fields, std::string_view name) {
+  return std::any_of(fields.begin(), fields.end(), [&](const auto& f) { return f.first == name; });
+}
+
+// The status line and headers of `res`, framed by Content-Length (`length`) or chunked.
+std::string format_head(const HttpResponse& res, std::optional<size_t> length, bool keep_alive) {
+  std::string head;
+  head.reserve(256 + res.headers.size() * 48);
+  head.append("HTTP/1.1 ").append(std::to_string(res.status)).push_back(' ');
+  const std::string_view reason = http::obsolete_reason(static_cast<http::status>(res.status));
+  head.append(reason.empty() ? std::string_view("Unknown") : reason).append("\r\n");
+  for (const auto& [name, value] : res.headers) {
+    head.append(name).append(": ").append(value).append("\r\n");
+  }
+  if (length) {
+    head.append("Content-Length: ").append(std::to_string(*length)).append("\r\n");
+  } else {
+    head.append("Transfer-Encoding: chunked\r\n");
+  }
+  head.append(keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
+  head.append("\r\n");
+  return head;
+}
+
+// Blocking send of all of `bytes` on a connected socket, giving up after `timeout` without
+// progress or once `stopping` is set.
+bool send_all(int fd, std::string_view bytes, std::chrono::milliseconds timeout,
+              const std::atomic<bool>& stopping) {
+  auto idle_since = std::chrono::steady_clock::now();
+  while (!bytes.empty()) {
+    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      bytes.remove_prefix(static_cast<size_t>(n));
+      idle_since = std::chrono::steady_clock::now();
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return false;
+    if (stopping.load(std::memory_order_relaxed)) return false;
+    if (std::chrono::steady_clock::now() - idle_since > timeout) return false;
+    pollfd p{fd, POLLOUT, 0};
+    (void)::poll(&p, 1, 50);
+  }
+  return true;
+}
+
+class SocketSink final : public BodySink {
+ public:
+  SocketSink(int fd, bool chunked, std::chrono::milliseconds timeout, const std::atomic<bool>& stopping)
+      : fd_(fd), chunked_(chunked), timeout_(timeout), stopping_(stopping) {}
+
+  bool write(std::string_view bytes) override {
+    if (failed_ || stopping_.load(std::memory_order_relaxed)) return false;
+    if (bytes.empty()) return true;  // an empty chunk would end a chunked body
+    bool ok;
+    if (chunked_) {
+      char size[20];
+      const int n = std::snprintf(size, sizeof(size), "%zx\r\n", bytes.size());
+      std::string frame;
+      frame.reserve(static_cast<size_t>(n) + bytes.size() + 2);
+      frame.append(size, static_cast<size_t>(n)).append(bytes).append("\r\n");
+      ok = send_all(fd_, frame, timeout_, stopping_);
+    } else {
+      ok = send_all(fd_, bytes, timeout_, stopping_);
+    }
+    failed_ = !ok;
+    return ok;
+  }
+
+ private:
+  int fd_;
+  bool chunked_;
+  std::chrono::milliseconds timeout_;
+  const std::atomic<bool>& stopping_;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+// ---- HttpRequest / HttpResponse ------------------------------------------------------------
+
+bool HttpRequest::has_header(std::string_view name) const { return has_field(headers, name); }
+const std::string& HttpRequest::header(std::string_view name) const { return find_field(headers, name); }
+bool HttpRequest::has_param(std::string_view name) const { return has_field(params, name); }
+const std::string& HttpRequest::param(std::string_view name) const { return find_field(params, name); }
+
+void HttpResponse::set_header(std::string name, std::string value) {
+  for (auto& [key, existing] : headers) {
+    if (iequals(key, name)) {
+      existing = std::move(value);
+      return;
+    }
+  }
+  headers.emplace_back(std::move(name), std::move(value));
+}
+
+bool HttpResponse::has_header(std::string_view name) const {
+  return std::any_of(headers.begin(), headers.end(), [&](const auto& f) { return iequals(f.first, name); });
+}
+
+std::string HttpResponse::header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (iequals(key, name)) return value;
+  }
+  return {};
+}
+
+void HttpResponse::set_content(std::string content, std::string_view content_type) {
+  body = std::move(content);
+  set_header("Content-Type", std::string(content_type));
+}
+
+// ---- the server ----------------------------------------------------------------------------
+
+class HttpServer::Impl {
+ public:
+  Impl(HttpServerOptions options, Handler handler, QuickCheck quick, ErrorFiller on_error)
+      : options_(std::move(options)), handler_(std::move(handler)), quick_(std::move(quick)),
+        on_error_(std::move(on_error)) {}
+
+  Result<int> start();
+  void stop();
+  bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
+
+  const HttpServerOptions& options() const { return options_; }
+  const std::atomic<bool>& stopping_flag() const { return stopping_; }
+  asio::thread_pool& workers() { return *workers_; }
+
+  // Runs the handler; an exception becomes a 500 answer.
+  void run_handler(const HttpRequest& req, HttpResponse& res, const ConnectionInfo& info) {
+    try {
+      handler_(req, res, info);
+    } catch (const std::exception&) {
+      res = HttpResponse{};
+      res.status = 500;
+      on_error_(req, res);
+    }
+  }
+  bool is_quick(const HttpRequest& req) const { return quick_(req); }
+  void fill_error(const HttpRequest& req, HttpResponse& res) const { on_error_(req, res); }
+
+ private:
+  void accept();
+
+  HttpServerOptions options_;
+  Handler handler_;
+  QuickCheck quick_;
+  ErrorFiller on_error_;
+  std::atomic<bool> stopping_{false};
+  bool started_ = false;
+  std::unique_ptr<asio::io_context> io_;
+  std::unique_ptr<tcp::acceptor> acceptor_;
+  std::unique_ptr<asio::thread_pool> workers_;
+  std::vector<std::thread> io_threads_;
+};
+
+namespace {
+
+// One connection: reads requests on the event loop and answers each on the loop (quick ones) or
+// on a worker thread. Only one of the two touches the socket at any time: the hand-over is a post.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(HttpServer::Impl& server, tcp::socket socket)
+      : server_(server), stream_(std::move(socket)) {}
+
+  void start() { read_header(); }
+
+ private:
+  using Parser = http::request_parser<http::string_body>;
+
+  void read_header() {
+    if (server_.stopping()) return close();
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.options().max_header_bytes));
+    parser_->body_limit(server_.options().max_body_bytes);
+    stream_.expires_after(server_.options().keep_alive_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              self->on_header(ec);
+                            });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    const auto& header = parser_->get();
+    auto expect = header.find(http::field::expect);
+    if (expect != header.end() && iequals(expect->value(), "100-continue") && !parser_->is_done()) {
+      out_ = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream_.expires_after(server_.options().write_timeout);
+      asio::async_write(stream_, asio::buffer(out_), [self = shared_from_this()](beast::error_code wec, size_t) {
+        if (wec) return self->close();
+        self->read_body();
+      });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    if (parser_->is_done()) return on_request();
+    stream_.expires_after(server_.options().read_timeout);
+    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->on_read_error(ec);
+      self->on_request();
+    });
+  }
+
+  void on_read_error(beast::error_code ec) {
+    // A clean end, a timeout or a reset between requests just ends the connection; a request the
+    // parser rejects gets an answer naming why, then the connection ends too.
+    int status = 0;
+    if (ec == http::error::body_limit) {
+      status = 413;
+    } else if (ec == http::error::header_limit) {
+      status = 431;
+    } else if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+               ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      status = 400;
+    }
+    if (status == 0) return close();
+    HttpRequest req;
+    if (parser_) {
+      const auto& header = parser_->get();
+      req.method = std::string(header.method_string());
+      req.target = std::string(header.target());
+      req.path = url_decode(req.target.substr(0, req.target.find('?')), false);
+    }
+    HttpResponse res;
+    res.status = status;
+    server_.fill_error(req, res);
+    out_ = format_head(res, res.body.size(), false);
+    out_.append(res.body);
+    stream_.expires_after(server_.options().write_timeout);
+    asio::async_write(stream_, asio::buffer(out_), [self = shared_from_this()](beast::error_code wec, size_t) {
+      if (wec) return self->close();
+      // The peer may still be sending the body it was told is too large: read it away so the
+      // answer is not lost to a reset, then close.
+      self->stream_.socket().shutdown(tcp::socket::shutdown_send, wec);
+      self->drain();
+    });
+  }
+
+  void drain() {
+    stream_.expires_after(server_.options().read_timeout);
+    stream_.async_read_some(asio::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec || self->server_.stopping()) return self->close();
+      self->drain();
+    });
+  }
+
+  void on_request() {
+    if (server_.stopping()) return close();
+    auto message = parser_->release();
+    parser_.reset();
+    auto req = std::make_shared<HttpRequest>();
+    req->method = std::string(message.method_string());
+    req->target = std::string(message.target());
+    const size_t question = req->target.find('?');
+    req->path = url_decode(std::string_view(req->target).substr(0, question), false);
+    if (question != std::string::npos) req->params = parse_query(std::string_view(req->target).substr(question + 1));
+    req->headers.reserve(16);
+    for (const auto& field : message) {
+      req->headers.emplace_back(lower(field.name_string()), std::string(field.value()));
+    }
+    req->body = std::move(message.body());
+    const bool keep_alive = message.keep_alive();
+
+    if (server_.is_quick(*req)) {
+      HttpResponse res;
+      server_.run_handler(*req, res, info());
+      if (res.fault == ConnectionFault::kNone && !res.body_writer) {
+        out_ = format_head(res, res.body.size(), keep_alive);
+        if (req->method != "HEAD") out_.append(res.body);
+        stream_.expires_after(server_.options().write_timeout);
+        asio::async_write(stream_, asio::buffer(out_),
+                          [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                            if (ec || !keep_alive) return self->close();
+                            self->read_header();
+                          });
+        return;
+      }
+      // The check was wrong about this one: finish it where blocking is allowed.
+      return hand_over([self = shared_from_this(), req, keep_alive, res = std::move(res)]() mutable {
+        self->answer_blocking(*req, res, keep_alive);
+      });
+    }
+    hand_over([self = shared_from_this(), req, keep_alive] {
+      HttpResponse res;
+      self->server_.run_handler(*req, res, self->info());
+      self->answer_blocking(*req, res, keep_alive);
+    });
+  }
+
+  template <typename Task>
+  void hand_over(Task task) {
+    stream_.expires_never();
+    asio::post(server_.workers(), std::move(task));
+  }
+
+  // On a worker thread: sends `res` with blocking writes, then gives the connection back to the
+  // event loop (or ends it).
+  void answer_blocking(const HttpRequest& req, HttpResponse& res, bool keep_alive) {
+    const int fd = stream_.socket().native_handle();
+    if (res.fault != ConnectionFault::kNone) return end_with(res.fault);
+    const auto timeout = server_.options().write_timeout;
+    const auto& stopping = server_.stopping_flag();
+    bool ok;
+    if (!res.body_writer) {
+      std::string out = format_head(res, res.body.size(), keep_alive);
+      if (req.method != "HEAD") out.append(res.body);
+      ok = send_all(fd, out, timeout, stopping);
+    } else {
+      const bool chunked = !res.declared_length.has_value();
+      ok = send_all(fd, format_head(res, res.declared_length, keep_alive), timeout, stopping);
+      if (ok) {
+        SocketSink sink(fd, chunked, timeout, stopping);
+        ok = res.body_writer(sink);
+        if (ok && chunked) ok = send_all(fd, "0\r\n\r\n", timeout, stopping);
+      }
+    }
+    if (!ok || !keep_alive || server_.stopping()) return end_with(ConnectionFault::kClose);
+    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
+  }
+
+  void end_with(ConnectionFault fault) {
+    beast::error_code ec;
+    tcp::socket& socket = stream_.socket();
+    if (fault == ConnectionFault::kReset) {
+      // SO_LINGER with a zero timeout makes close() send RST instead of FIN.
+      socket.set_option(asio::socket_base::linger(true, 0), ec);
+    } else {
+      socket.shutdown(tcp::socket::shutdown_both, ec);
+    }
+    socket.close(ec);
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+  ConnectionInfo info() { return ConnectionInfo{stream_.socket().native_handle()}; }
+
+  HttpServer::Impl& server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<Parser> parser_;
+  std::string out_;  // the bytes of the write in flight
+  std::array<char, 16 * 1024> scratch_{};
+};
+
+}  // namespace
+
+Result<int> HttpServer::Impl::start() {
+  if (started_) return Error(ErrorCode::kInternal, "the HTTP server was already started");
+  const std::string where = options_.host + ":" + std::to_string(options_.port);
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(options_.host, ec);
+  if (ec) return Error(ErrorCode::kInvalidInput, "cannot bind " + where + ": not an IP address", "--host");
+  io_ = std::make_unique<asio::io_context>(static_cast<int>(std::max<size_t>(options_.io_threads, 1)));
+  acceptor_ = std::make_unique<tcp::acceptor>(*io_);
+  const tcp::endpoint endpoint(address, static_cast<unsigned short>(options_.port));
+  acceptor_->open(endpoint.protocol(), ec);
+  if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_->bind(endpoint, ec);
+  if (!ec) acceptor_->listen(options_.listen_backlog, ec);
+  if (ec) {
+    acceptor_.reset();
+    io_.reset();
+    return Error(ErrorCode::kInvalidInput, "cannot bind " + where + ": " + ec.message(), "--port");
+  }
+  const int port = acceptor_->local_endpoint().port();
+  workers_ = std::make_unique<asio::thread_pool>(std::max<size_t>(options_.worker_threads, 1));
+  started_ = true;
+  accept();
+  for (size_t i = 0; i < std::max<size_t>(options_.io_threads, 1); ++i) {
+    io_threads_.emplace_back([this] { io_->run(); });
+  }
+  return port;
+}
+
+void HttpServer::Impl::accept() {
+  acceptor_->async_accept(asio::make_strand(*io_), [this](beast::error_code ec, tcp::socket socket) {
+    if (stopping()) return;
+    if (!ec) {
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<Session>(*this, std::move(socket))->start();
+    }
+    accept();
+  });
+}
+
+void HttpServer::Impl::stop() {
+  if (!started_ || stopping_.exchange(true)) return;
+  // Handlers on workers see stopping() and return; then the loop and every connection end.
+  io_->stop();
+  for (std::thread& t : io_threads_) t.join();
+  io_threads_.clear();
+  workers_->join();
+  beast::error_code ec;
+  acceptor_->close(ec);
+  acceptor_.reset();
+  // Destroying the loop destroys the handlers it still held, and with them the connections.
+  io_.reset();
+  workers_.reset();
+}
+
+HttpServer::HttpServer(HttpServerOptions options, Handler handler, QuickCheck quick, ErrorFiller on_error)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler), std::move(quick),
+                                   std::move(on_error))) {}
+HttpServer::~HttpServer() { stop(); }
+Result<int> HttpServer::start() { return impl_->start(); }
+void HttpServer::stop() { impl_->stop(); }
+bool HttpServer::stopping() const { return impl_->stopping(); }
+
+}  // namespace echoes::mock::internal

@@ -1,0 +1,126 @@
+// Internal: the mock server's HTTP/1.1 transport, over Boost.Beast (parsing) and Boost.Asio
+// (sockets, event loop). Only http_server.cc includes Boost.
+//
+// Threading. One event-loop thread (more with HttpServerOptions::io_threads) accepts
+// connections, reads and parses requests and writes answers without blocking. A request the
+// handler can answer at once (the caller's QuickCheck says so: a replayed recording with no
+// fault, no stream, no delay) is handled right there, so the hot path of a load test costs no
+// thread hand-off. Every other request (faults, delays, streams, record and spy) is handed with
+// its connection to a pool of worker threads, where the handler may sleep and write the body
+// piece by piece with blocking writes; the connection returns to the event loop afterwards.
+//
+// Socket-level faults: a handler sets HttpResponse::fault, and nothing is written; the
+// connection is closed with a TCP reset (SO_LINGER 0) or an orderly close with no bytes.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/base/result.h"
+
+namespace echoes::mock::internal {
+
+using HeaderFields = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method;
+  std::string target;  // as sent: path and query
+  std::string path;    // percent-decoded, without the query
+  HeaderFields params;   // the query's name=value pairs, decoded, in order
+  HeaderFields headers;  // names lower-cased, values as sent, in order
+  std::string body;
+  std::string remote_address;
+
+  // `name` must be lower-case. An absent header or parameter reads as "".
+  bool has_header(std::string_view name) const;
+  const std::string& header(std::string_view name) const;
+  bool has_param(std::string_view name) const;
+  const std::string& param(std::string_view name) const;
+};
+
+enum class ConnectionFault { kNone, kReset, kClose };
+
+// Where a streamed body goes. write() blocks until the bytes are handed to the kernel; it returns
+// false when the connection failed or the server is stopping, and the writer should give up.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  virtual bool write(std::string_view bytes) = 0;
+};
+
+struct HttpResponse {
+  int status = 200;
+  HeaderFields headers;  // names as given; the transport adds Content-Length or
+                         // Transfer-Encoding, Connection and Keep-Alive
+  std::string body;
+  // When set, the body is produced by this function, on a worker thread, after the headers are
+  // sent. With `declared_length` the response carries that Content-Length and the writer's bytes
+  // go out as they are; without it the body is chunked and each write() is one chunk. The writer
+  // returns true when the body is complete; false ends the connection at once (no terminating
+  // chunk), which is how a cut stream is sent.
+  std::function<bool(BodySink&)> body_writer;
+  std::optional<std::size_t> declared_length;
+  ConnectionFault fault = ConnectionFault::kNone;
+
+  // Header names compare case-insensitively.
+  void set_header(std::string name, std::string value);  // replaces an existing value
+  bool has_header(std::string_view name) const;
+  std::string header(std::string_view name) const;
+  void set_content(std::string content, std::string_view content_type);
+};
+
+// What a handler may know of the connection it answers on.
+struct ConnectionInfo {
+  int fd = -1;  // the connected socket, e.g. to watch for the peer hanging up
+};
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0 picks a free port
+  int listen_backlog = 4096;
+  std::size_t io_threads = 1;
+  std::size_t worker_threads = 512;  // requests that may block, served concurrently
+  std::size_t max_body_bytes = 32 * 1024 * 1024;
+  std::size_t max_header_bytes = 64 * 1024;
+  std::chrono::milliseconds keep_alive_timeout{5000};  // idle time before a connection closes
+  std::chrono::milliseconds read_timeout{5000};        // to receive the rest of a started request
+  std::chrono::milliseconds write_timeout{5000};       // for the peer to take more bytes
+};
+
+class HttpServer {
+ public:
+  using Handler = std::function<void(const HttpRequest&, HttpResponse&, const ConnectionInfo&)>;
+  // True when the handler answers this request without waiting (no sleep, no streamed body, no
+  // upstream call), so it may run on the event-loop thread. When in doubt, false.
+  using QuickCheck = std::function<bool(const HttpRequest&)>;
+  // Fills the answer to a request the transport itself rejects (400 unreadable, 413 too large);
+  // the status is already set.
+  using ErrorFiller = std::function<void(const HttpRequest&, HttpResponse&)>;
+
+  HttpServer(HttpServerOptions options, Handler handler, QuickCheck quick, ErrorFiller on_error);
+  ~HttpServer();  // stops
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds, listens and starts the threads; returns the bound port. Errors are kInvalidInput
+  // naming the address.
+  Result<int> start();
+  // Stops accepting, ends idle connections, lets running handlers see stopping() and finish,
+  // joins every thread. Idempotent.
+  void stop();
+  bool stopping() const;
+
+  class Impl;  // defined in http_server.cc, where the connections use it
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace echoes::mock::internal
