@@ -16,14 +16,6 @@ if(ECHOES_SANITIZE)
   add_link_options(-fsanitize=${ECHOES_SANITIZE})
 endif()
 
-# Linked into every executable: run-time defaults that the sanitizer in use needs (today only
-# ThreadSanitizer's suppressions for the uninstrumented libcpp-httplib; see the source).
-add_library(echoes_sanitizer_defaults INTERFACE)
-if(ECHOES_SANITIZE MATCHES "thread")
-  target_sources(echoes_sanitizer_defaults INTERFACE
-    "${CMAKE_CURRENT_LIST_DIR}/sanitizers/tsan_default_suppressions.cc")
-endif()
-
 if(ECHOES_COVERAGE)
   add_compile_options(--coverage -O0 -g -fprofile-update=atomic)
   add_link_options(--coverage)

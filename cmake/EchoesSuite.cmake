@@ -15,7 +15,7 @@ function(echoes_add_suite)
     set(S_TIMEOUT 120)
   endif()
   add_executable(${S_NAME} ${S_SOURCES})
-  target_link_libraries(${S_NAME} PRIVATE ${S_LIBS} echoes_options echoes_sanitizer_defaults GTest::gmock GTest::gtest
+  target_link_libraries(${S_NAME} PRIVATE ${S_LIBS} echoes_options GTest::gmock GTest::gtest
     GTest::gtest_main Threads::Threads)
   target_compile_definitions(${S_NAME} PRIVATE
     ECHOES_SOURCE_DIR="${PROJECT_SOURCE_DIR}" ECHOES_FIXTURES_DIR="${PROJECT_SOURCE_DIR}/fixtures")
