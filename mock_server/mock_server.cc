@@ -302,11 +302,10 @@ Status MockServer::Impl::start() {
   auto port = server_->start();
   if (!port) {
     Error error = port.error();
-    if (options_.port == 0) {
-      error.message = "--port 0: " + error.message;
-    } else {
-      error.message = "--port " + std::to_string(options_.port) + ": " + error.message + " (in use?)";
-    }
+    // Name the flag that chose the address, as the CLI reports errors by flag.
+    const std::string flag = error.context == "--host" ? "--host " + options_.host
+                                                       : "--port " + std::to_string(options_.port);
+    error.message = flag + ": " + error.message;
     server_.reset();
     return error;
   }

@@ -12,7 +12,8 @@ TEST(MockCliTest, GoodFlagsFillTheOptions) {
   auto parsed = parse_cli_options({"--cassettes", "dir", "--port", "0", "--mode", "spy",
                                    "--upstream", "http://127.0.0.1:9", "--seed", "42",
                                    "--admin-token", "t", "--strict-sequence", "--time-scale",
-                                   "0.5", "--ignore-fields", "user,seed", "--quiet"});
+                                   "0.5", "--ignore-fields", "user,seed", "--threads", "300",
+                                   "--io-threads", "2", "--quiet"});
   ASSERT_TRUE(parsed) << parsed.error().to_string();
   const mock::MockServerOptions& o = parsed->server;
   EXPECT_EQ(o.cassette_dir, "dir");
@@ -23,6 +24,8 @@ TEST(MockCliTest, GoodFlagsFillTheOptions) {
   EXPECT_TRUE(o.match.strict_sequence);
   EXPECT_DOUBLE_EQ(o.time_scale, 0.5);
   EXPECT_EQ(o.match.ignored_fields, (std::vector<std::string>{"user", "seed"}));
+  EXPECT_EQ(o.worker_threads, 300u);
+  EXPECT_EQ(o.io_threads, 2u);
   EXPECT_TRUE(parsed->quiet);
 }
 
@@ -43,6 +46,8 @@ TEST(MockCliTest, BadFlagsAreNamed) {
       {"no cassettes", {"--port", "8080"}, "--cassettes"},
       {"negative time scale", {"--cassettes", "d", "--time-scale", "-1"}, "--time-scale"},
       {"seed not a number", {"--cassettes", "d", "--seed", "x"}, "--seed"},
+      {"no event-loop thread", {"--cassettes", "d", "--io-threads", "0"}, "--io-threads"},
+      {"too few workers", {"--cassettes", "d", "--threads", "1"}, "--threads"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
