@@ -64,6 +64,7 @@ Serves recorded OpenAI traffic (mock_server/README.md documents every flag and f
   --time-scale X         multiply recorded stream timing by X (default 1; 0 = no delays)
   --hang-limit-ms N      upper bound of a hang fault (default 30000)
   --journal-size N       requests kept in the journal (default 10000)
+  --max-body-bytes N     larger request bodies get 413 (default 33554432, 32 MiB)
   --threads N            worker threads: requests that wait (faults, delays, streams,
                          record, spy) served at once (default 512)
   --io-threads N         event-loop threads, which read requests and send answers that
@@ -161,6 +162,12 @@ Result<CliOptions> parse_cli_options(const std::vector<std::string>& args) {
       auto limit = parse_number<std::int64_t>(flag, *v, 0, 3'600'000);
       if (!limit) return limit.error();
       server.hang_limit_ms = *limit;
+    } else if (flag == "--max-body-bytes") {
+      auto v = value();
+      if (!v) return v.error();
+      auto limit = parse_number<size_t>(flag, *v, 1, size_t{1} << 32);
+      if (!limit) return limit.error();
+      server.max_body_bytes = *limit;
     } else if (flag == "--journal-size") {
       auto v = value();
       if (!v) return v.error();

@@ -13,7 +13,7 @@ TEST(MockCliTest, GoodFlagsFillTheOptions) {
                                    "--upstream", "http://127.0.0.1:9", "--seed", "42",
                                    "--admin-token", "t", "--strict-sequence", "--time-scale",
                                    "0.5", "--ignore-fields", "user,seed", "--threads", "300",
-                                   "--io-threads", "2", "--quiet"});
+                                   "--io-threads", "2", "--max-body-bytes", "1024", "--quiet"});
   ASSERT_TRUE(parsed) << parsed.error().to_string();
   const mock::MockServerOptions& o = parsed->server;
   EXPECT_EQ(o.cassette_dir, "dir");
@@ -26,6 +26,7 @@ TEST(MockCliTest, GoodFlagsFillTheOptions) {
   EXPECT_EQ(o.match.ignored_fields, (std::vector<std::string>{"user", "seed"}));
   EXPECT_EQ(o.worker_threads, 300u);
   EXPECT_EQ(o.io_threads, 2u);
+  EXPECT_EQ(o.max_body_bytes, 1024u);
   EXPECT_TRUE(parsed->quiet);
 }
 
@@ -48,6 +49,7 @@ TEST(MockCliTest, BadFlagsAreNamed) {
       {"seed not a number", {"--cassettes", "d", "--seed", "x"}, "--seed"},
       {"no event-loop thread", {"--cassettes", "d", "--io-threads", "0"}, "--io-threads"},
       {"too few workers", {"--cassettes", "d", "--threads", "1"}, "--threads"},
+      {"no body allowed", {"--cassettes", "d", "--max-body-bytes", "0"}, "--max-body-bytes"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
