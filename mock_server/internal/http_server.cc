@@ -15,6 +15,7 @@
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
@@ -254,6 +255,7 @@ class HttpServer::Impl {
   bool started_ = false;
   std::unique_ptr<asio::io_context> io_;
   std::unique_ptr<tcp::acceptor> acceptor_;
+  std::unique_ptr<asio::steady_timer> accept_retry_;
   std::unique_ptr<asio::thread_pool> workers_;
   std::vector<std::thread> io_threads_;
 };
@@ -288,7 +290,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return on_read_error(ec);
     const auto& header = parser_->get();
     auto expect = header.find(http::field::expect);
-    if (expect != header.end() && iequals(expect->value(), "100-continue") && !parser_->is_done()) {
+    // HTTP/1.0 clients know no interim answers (RFC 7231 5.1.1).
+    if (expect != header.end() && iequals(expect->value(), "100-continue") &&
+        header.version() >= 11 && !parser_->is_done()) {
       out_ = "HTTP/1.1 100 Continue\r\n\r\n";
       stream_.expires_after(server_.options().write_timeout);
       asio::async_write(stream_, asio::buffer(out_), [self = shared_from_this()](beast::error_code wec, size_t) {
@@ -475,6 +479,7 @@ Result<int> HttpServer::Impl::start() {
     return Error(ErrorCode::kInvalidInput, "cannot bind " + where + ": " + ec.message(), "--port");
   }
   const int port = acceptor_->local_endpoint().port();
+  accept_retry_ = std::make_unique<asio::steady_timer>(*io_);
   workers_ = std::make_unique<asio::thread_pool>(std::max<size_t>(options_.worker_threads, 1));
   started_ = true;
   accept();
@@ -487,11 +492,17 @@ Result<int> HttpServer::Impl::start() {
 void HttpServer::Impl::accept() {
   acceptor_->async_accept(asio::make_strand(*io_), [this](beast::error_code ec, tcp::socket socket) {
     if (stopping()) return;
-    if (!ec) {
-      beast::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Session>(*this, std::move(socket))->start();
+    if (ec) {
+      // Out of descriptors or memory: retrying at once would spin; wait a little first.
+      accept_retry_->expires_after(std::chrono::milliseconds(20));
+      accept_retry_->async_wait([this](beast::error_code) {
+        if (!stopping()) accept();
+      });
+      return;
     }
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::make_shared<Session>(*this, std::move(socket))->start();
     accept();
   });
 }
@@ -506,6 +517,7 @@ void HttpServer::Impl::stop() {
   beast::error_code ec;
   acceptor_->close(ec);
   acceptor_.reset();
+  accept_retry_.reset();
   // Destroying the loop destroys the handlers it still held, and with them the connections.
   io_.reset();
   workers_.reset();

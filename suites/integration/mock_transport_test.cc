@@ -549,6 +549,21 @@ TEST_F(MockTransport, ExpectContinueGetsAnInterimAnswerBeforeTheBodyIsSent) {
   ASSERT_EQ(mock_.journal().size(), 1u);
 }
 
+TEST_F(MockTransport, ExpectContinueFromAnHttp10ClientIsIgnored) {
+  // RFC 7231 5.1.1: a server must ignore 100-continue in an HTTP/1.0 request.
+  RawConnection conn(mock_.port());
+  ASSERT_TRUE(conn.connected());
+  ASSERT_TRUE(conn.send_all("POST /v1/chat/completions HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+                            "Content-Type: application/json\r\nExpect: 100-continue\r\n"
+                            "Content-Length: " +
+                            std::to_string(kHelloRequest.size()) + "\r\n\r\n" +
+                            std::string(kHelloRequest)));
+  RawResponse res = conn.read_response();
+  ASSERT_TRUE(res.complete) << res.problem;
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(completion_id(res), "chatcmpl-AY2hello0001");
+}
+
 TEST_F(MockTransport, BodyDeclaredAboveTheLimitGets413WithoutAnInterimAnswer) {
   RawConnection conn(mock_.port());
   ASSERT_TRUE(conn.connected());
