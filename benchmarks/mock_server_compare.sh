@@ -330,6 +330,13 @@ machine_busy_ticks() {
   read -r _cpu user nice system _idle _iowait irq softirq _rest </proc/stat
   echo $((user + nice + system + irq + softirq))
 }
+# machine_steal_ticks: ticks the hypervisor ran something else while a core of this machine wanted
+# to run; a run with steal was slowed down by a neighbour outside the machine.
+machine_steal_ticks() {
+  local _cpu _user _nice _system _idle _iowait _irq _softirq steal _rest
+  read -r _cpu _user _nice _system _idle _iowait _irq _softirq steal _rest </proc/stat
+  echo "${steal:-0}"
+}
 # times_cpu_ms FILE: the CPU time of the shell's finished children (wrk, through timeout) in a
 # file written by `times >FILE`, which must run in this shell itself, not in a $(...) subshell.
 times_cpu_ms() {
@@ -535,12 +542,14 @@ for ((run = 1; run <= runs; run++)); do
     rss_before=$(rss_kib "${server_pid[$s]}")
     server_ticks_before=$(server_cpu_ticks "${server_pid[$s]}")
     busy_before=$(machine_busy_ticks)
+    steal_before=$(machine_steal_ticks)
     times >"$work/times.before"
     wall_before=$EPOCHREALTIME
     load=$(cut -d' ' -f1 /proc/loadavg)
     log "run $run/$runs: $s (wrk -t$threads -c$connections -d${duration}s, load $load)"
     run_wrk "$s" "$duration" "$work/$s.run$run.txt"
     busy_ms=$((($(machine_busy_ticks) - busy_before) * 1000 / clock_ticks))
+    steal_ms=$((($(machine_steal_ticks) - steal_before) * 1000 / clock_ticks))
     server_ms=$((($(server_cpu_ticks "${server_pid[$s]}") - server_ticks_before) * 1000 / clock_ticks))
     wall_ms=$(((${EPOCHREALTIME/./} - ${wall_before/./}) / 1000))
     times >"$work/times.after"
@@ -548,8 +557,8 @@ for ((run = 1; run <= runs; run++)); do
     rss_after=$(rss_kib "${server_pid[$s]}")
     kill -0 "${server_pid[$s]}" 2>/dev/null || die "$s died during the run (log: $work/$s.log)"
     summary=$(sed -n 's/^ECHOES_WRK //p' "$work/$s.run$run.txt")
-    printf '{"server":"%s","run":%d,"loadavg_1m":%s,"rss_kib_before":%s,"rss_kib_after":%s,"cpu_ms":{"wall":%d,"server":%d,"wrk":%d,"machine_busy":%d},"wrk":%s}\n' \
-      "$s" "$run" "$load" "${rss_before:-0}" "${rss_after:-0}" "$wall_ms" "$server_ms" "$wrk_ms" "$busy_ms" \
+    printf '{"server":"%s","run":%d,"loadavg_1m":%s,"rss_kib_before":%s,"rss_kib_after":%s,"cpu_ms":{"wall":%d,"server":%d,"wrk":%d,"machine_busy":%d,"steal":%d},"wrk":%s}\n' \
+      "$s" "$run" "$load" "${rss_before:-0}" "${rss_after:-0}" "$wall_ms" "$server_ms" "$wrk_ms" "$busy_ms" "$steal_ms" \
       "$summary" >>"$results"
   done
 done
@@ -577,6 +586,7 @@ def cpu(row):
         "server_cores": round(ms["server"] / wall_ms, 3),
         "wrk_cores": round(ms["wrk"] / wall_ms, 3),
         "other_cores": round(max(0, ms["machine_busy"] - ms["server"] - ms["wrk"]) / wall_ms, 3),
+        "steal_cores": round(ms.get("steal", 0) / wall_ms, 3),
         "requests_per_server_cpu_s": round(row["wrk"]["requests"] / (ms["server"] / 1000), 1)
         if ms["server"] else 0,
     }
@@ -596,6 +606,7 @@ for name in order:
                 cpu(r)["requests_per_server_cpu_s"] for r in mine),
             "server_cores": statistics.median(cpu(r)["server_cores"] for r in mine),
             "other_cores": statistics.median(cpu(r)["other_cores"] for r in mine),
+            "steal_cores": statistics.median(cpu(r)["steal_cores"] for r in mine),
         },
         "errors": errors,
     }
@@ -651,15 +662,17 @@ with open(output, "w") as f:
 print(f"\nwrk -t{threads} -c{connections} -d{duration}s, POST {path} ({body_bytes}-byte body), "
       f"median of {runs} run(s); {cores} cores shared by wrk and the server")
 print(f"{'server':<10} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'srv cores':>9} "
-      f"{'req/cpu-s':>9} {'others':>6}  runs (req/s @ load)")
+      f"{'req/cpu-s':>9} {'others':>6} {'steal':>5}  runs (req/s @ load)")
 for name, data in per_server.items():
     m = data["median"]
     each = " ".join(f"{r['rps']:.0f}@{r['loadavg_1m']:.1f}" for r in data["runs"])
     print(f"{name:<10} {m['rps']:>9.0f} {m['p50_us'] / 1000:>7.2f} {m['p99_us'] / 1000:>7.2f} "
           f"{sum(data['errors'].values()):>6} {m['server_cores']:>9.2f} "
-          f"{m['requests_per_server_cpu_s']:>9.0f} {m['other_cores']:>6.2f}  {each}")
+          f"{m['requests_per_server_cpu_s']:>9.0f} {m['other_cores']:>6.2f} "
+          f"{m['steal_cores']:>5.2f}  {each}")
 print("srv cores: CPU the server used per second of the run; req/cpu-s: requests per CPU-second of "
-      "the server; others: cores busy with anything but the server and wrk (noise)")
+      "the server; others: cores busy with anything but the server and wrk (noise); steal: cores "
+      "the hypervisor gave to other machines while this one wanted them (noise from outside)")
 for name, data in per_server.items():
     if sum(data["errors"].values()):
         print(f"WARNING: {name} had errors {data['errors']} (status: answers >= 400); its figures "

@@ -67,8 +67,8 @@ Serves recorded OpenAI traffic (mock_server/README.md documents every flag and f
   --max-body-bytes N     larger request bodies get 413 (default 33554432, 32 MiB)
   --threads N            worker threads: requests that wait (faults, delays, streams,
                          record, spy) served at once (default 512)
-  --io-threads N         event-loop threads, which read requests and send answers that
-                         need no waiting (default 1)
+  --io-threads N         event loops (a thread each), which read requests and send
+                         answers that need no waiting (default 2)
   --no-validate          do not reject requests that break the API schema
   --quiet                no per-request log lines
   --help                 this text

@@ -56,8 +56,10 @@ struct MockServerOptions {
   double time_scale = 1.0;           // multiplies recorded stream offsets (0 sends at once)
   std::int64_t hang_limit_ms = 30'000;  // no `hang` fault lasts longer
   size_t journal_capacity = 10'000;
-  // Threads of the event loop that reads requests and sends answers that need no waiting.
-  size_t io_threads = 1;
+  // Event loops (one thread each) that read requests and send answers that need no waiting.
+  // On a 2-core machine shared with wrk, two gave the same requests/s as one with a lower median
+  // latency (0.55 against 0.77 ms at 40k req/s).
+  size_t io_threads = 2;
   // Threads for requests that may wait (faults, delays, streams, record and spy), each holding
   // one such request at a time: 256 concurrent timed streams need at least 256.
   size_t worker_threads = 512;

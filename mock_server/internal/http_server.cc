@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -253,7 +254,10 @@ class HttpServer::Impl {
   ErrorFiller on_error_;
   std::atomic<bool> stopping_{false};
   bool started_ = false;
-  std::unique_ptr<asio::io_context> io_;
+  // One event loop per io thread, each with its own connections (no lock shared between loops);
+  // the first also accepts, and hands new connections round-robin.
+  std::vector<std::unique_ptr<asio::io_context>> loops_;
+  size_t next_loop_ = 0;
   std::unique_ptr<tcp::acceptor> acceptor_;
   std::unique_ptr<asio::steady_timer> accept_retry_;
   std::unique_ptr<asio::thread_pool> workers_;
@@ -270,6 +274,7 @@ class Session : public std::enable_shared_from_this<Session> {
       : server_(server), stream_(std::move(socket)) {}
 
   void start() { read_header(); }
+  asio::any_io_executor executor() { return stream_.get_executor(); }
 
  private:
   using Parser = http::request_parser<http::string_body>;
@@ -466,8 +471,10 @@ Result<int> HttpServer::Impl::start() {
   beast::error_code ec;
   const auto address = asio::ip::make_address(options_.host, ec);
   if (ec) return Error(ErrorCode::kInvalidInput, "cannot bind " + where + ": not an IP address", "--host");
-  io_ = std::make_unique<asio::io_context>(static_cast<int>(std::max<size_t>(options_.io_threads, 1)));
-  acceptor_ = std::make_unique<tcp::acceptor>(*io_);
+  for (size_t i = 0; i < std::max<size_t>(options_.io_threads, 1); ++i) {
+    loops_.push_back(std::make_unique<asio::io_context>(1));
+  }
+  acceptor_ = std::make_unique<tcp::acceptor>(*loops_.front());
   const tcp::endpoint endpoint(address, static_cast<unsigned short>(options_.port));
   acceptor_->open(endpoint.protocol(), ec);
   if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
@@ -475,22 +482,27 @@ Result<int> HttpServer::Impl::start() {
   if (!ec) acceptor_->listen(options_.listen_backlog, ec);
   if (ec) {
     acceptor_.reset();
-    io_.reset();
+    loops_.clear();
     return Error(ErrorCode::kInvalidInput, "cannot bind " + where + ": " + ec.message(), "--port");
   }
   const int port = acceptor_->local_endpoint().port();
-  accept_retry_ = std::make_unique<asio::steady_timer>(*io_);
+  accept_retry_ = std::make_unique<asio::steady_timer>(*loops_.front());
   workers_ = std::make_unique<asio::thread_pool>(std::max<size_t>(options_.worker_threads, 1));
   started_ = true;
   accept();
-  for (size_t i = 0; i < std::max<size_t>(options_.io_threads, 1); ++i) {
-    io_threads_.emplace_back([this] { io_->run(); });
+  for (auto& loop : loops_) {
+    // A loop with no connection yet has no work, and run() would return at once.
+    io_threads_.emplace_back([context = loop.get()] {
+      auto keep_running = asio::make_work_guard(*context);
+      context->run();
+    });
   }
   return port;
 }
 
 void HttpServer::Impl::accept() {
-  acceptor_->async_accept(asio::make_strand(*io_), [this](beast::error_code ec, tcp::socket socket) {
+  asio::io_context& loop = *loops_[next_loop_++ % loops_.size()];
+  acceptor_->async_accept(loop, [this](beast::error_code ec, tcp::socket socket) {
     if (stopping()) return;
     if (ec) {
       // Out of descriptors or memory: retrying at once would spin; wait a little first.
@@ -502,7 +514,9 @@ void HttpServer::Impl::accept() {
     }
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    std::make_shared<Session>(*this, std::move(socket))->start();
+    auto session = std::make_shared<Session>(*this, std::move(socket));
+    // Start on the connection's own loop, which may not be this one.
+    asio::post(session->executor(), [session] { session->start(); });
     accept();
   });
 }
@@ -510,7 +524,7 @@ void HttpServer::Impl::accept() {
 void HttpServer::Impl::stop() {
   if (!started_ || stopping_.exchange(true)) return;
   // Handlers on workers see stopping() and return; then the loop and every connection end.
-  io_->stop();
+  for (auto& loop : loops_) loop->stop();
   for (std::thread& t : io_threads_) t.join();
   io_threads_.clear();
   workers_->join();
@@ -519,7 +533,10 @@ void HttpServer::Impl::stop() {
   acceptor_.reset();
   accept_retry_.reset();
   // Destroying the loop destroys the handlers it still held, and with them the connections.
-  io_.reset();
+  // The first loop holds the pending accept, whose new socket may belong to another loop:
+  // destroy it first, while the others still exist.
+  loops_.front().reset();
+  loops_.clear();
   workers_.reset();
 }
 

@@ -1,8 +1,9 @@
 // Internal: the mock server's HTTP/1.1 transport, over Boost.Beast (parsing) and Boost.Asio
 // (sockets, event loop). Only http_server.cc includes Boost.
 //
-// Threading. One event-loop thread (more with HttpServerOptions::io_threads) accepts
-// connections, reads and parses requests and writes answers without blocking. A request the
+// Threading. One event loop (HttpServerOptions::io_threads loops, each on its own thread and with
+// its own connections) accepts connections, reads and parses requests and writes answers without
+// blocking. A request the
 // handler can answer at once (the caller's QuickCheck says so: a replayed recording with no
 // fault, no stream, no delay) is handled right there, so the hot path of a load test costs no
 // thread hand-off. Every other request (faults, delays, streams, record and spy) is handed with
