@@ -60,6 +60,8 @@ mock::MockServerOptions MockServerFixture::replaying(std::string cassette_dir) {
   options.time_scale = 0;
   options.hang_limit_ms = 2000;
   options.worker_threads = 32;
+  // Two event loops, so that every suite also exercises connections dealt out between loops.
+  options.io_threads = 2;
   options.journal_capacity = 1000;
   return options;
 }

@@ -68,7 +68,7 @@ Serves recorded OpenAI traffic (mock_server/README.md documents every flag and f
   --threads N            worker threads: requests that wait (faults, delays, streams,
                          record, spy) served at once (default 512)
   --io-threads N         event loops (a thread each), which read requests and send
-                         answers that need no waiting (default 2)
+                         answers that need no waiting (default 1)
   --no-validate          do not reject requests that break the API schema
   --quiet                no per-request log lines
   --help                 this text

@@ -57,9 +57,10 @@ struct MockServerOptions {
   std::int64_t hang_limit_ms = 30'000;  // no `hang` fault lasts longer
   size_t journal_capacity = 10'000;
   // Event loops (one thread each) that read requests and send answers that need no waiting.
-  // On a 2-core machine shared with wrk, two gave the same requests/s as one with a lower median
-  // latency (0.55 against 0.77 ms at 40k req/s).
-  size_t io_threads = 2;
+  // One by default: on a 2-core machine shared with the load generator, a second loop competes
+  // with it for the cores (quiet machine, wrk -t1 -c32: one loop 56k req/s with p99 1.1 ms, two
+  // 48k req/s with p99 4.2 ms). More cores may want more.
+  size_t io_threads = 1;
   // Threads for requests that may wait (faults, delays, streams, record and spy), each holding
   // one such request at a time: 256 concurrent timed streams need at least 256.
   size_t worker_threads = 512;
