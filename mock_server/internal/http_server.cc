@@ -310,6 +310,17 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void read_body() {
+    // The body usually arrives with the header: parse what is buffered now. Another asynchronous
+    // read would complete through the loop's queue, behind every other connection's work.
+    parser_->eager(true);
+    while (!parser_->is_done() && buffer_.size() > 0) {
+      beast::error_code ec;
+      const size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == http::error::need_more) break;
+      if (ec) return on_read_error(ec);
+      if (used == 0) break;
+    }
     if (parser_->is_done()) return on_request();
     stream_.expires_after(server_.options().read_timeout);
     http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
@@ -384,13 +395,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (res.fault == ConnectionFault::kNone && !res.body_writer) {
         out_ = format_head(res, res.body.size(), keep_alive);
         if (req->method != "HEAD") out_.append(res.body);
-        stream_.expires_after(server_.options().write_timeout);
-        asio::async_write(stream_, asio::buffer(out_),
-                          [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
-                            if (ec || !keep_alive) return self->close();
-                            self->read_header();
-                          });
-        return;
+        return send_answer(keep_alive);
       }
       // The check was wrong about this one: finish it where blocking is allowed.
       return hand_over([self = shared_from_this(), req, keep_alive, res = std::move(res)]() mutable {
@@ -402,6 +407,26 @@ class Session : public std::enable_shared_from_this<Session> {
       self->server_.run_handler(*req, res, self->info());
       self->answer_blocking(*req, res, keep_alive);
     });
+  }
+
+  // Sends out_ from the loop. A small answer usually fits the socket's buffer at once, so a
+  // non-blocking send(2) comes first; an asynchronous write (whose completion waits in the loop's
+  // queue) only carries what is left.
+  void send_answer(bool keep_alive) {
+    const ssize_t n = ::send(stream_.socket().native_handle(), out_.data(), out_.size(),
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return close();
+    const size_t sent = n > 0 ? static_cast<size_t>(n) : 0;
+    if (sent == out_.size()) {
+      if (!keep_alive) return close();
+      return read_header();
+    }
+    stream_.expires_after(server_.options().write_timeout);
+    asio::async_write(stream_, asio::buffer(out_.data() + sent, out_.size() - sent),
+                      [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                        if (ec || !keep_alive) return self->close();
+                        self->read_header();
+                      });
   }
 
   template <typename Task>
