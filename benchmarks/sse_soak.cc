@@ -16,6 +16,7 @@
 // Exit status: 0 when the run completed (targets are reported, not enforced), 2 for bad options,
 // 1 when no stream completed.
 #include <httplib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -275,6 +276,7 @@ struct RssSample {
   double at_s;
   long kib;
   double loadavg_1m;  // the machine's load at the time, to read the run against
+  long long steal_ticks;  // the machine's steal time so far (see read_steal_ticks)
 };
 
 double read_loadavg_1m() {
@@ -282,6 +284,33 @@ double read_loadavg_1m() {
   double load = 0.0;
   in >> load;
   return load;
+}
+
+// Clock ticks the hypervisor gave to other machines while a core of this one wanted to run (the
+// 8th value of /proc/stat's "cpu" line): lateness in a window with steal is noise from outside.
+long long read_steal_ticks() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  long long value = 0;
+  long long steal = 0;
+  in >> cpu;
+  for (int i = 0; i < 8 && in >> value; ++i) steal = value;
+  return steal;
+}
+
+// Cores stolen on average between the first and the last sample in [from_s, to_s).
+double steal_cores(const std::vector<RssSample>& samples, double from_s, double to_s) {
+  const RssSample* first = nullptr;
+  const RssSample* last = nullptr;
+  for (const auto& s : samples) {
+    if (s.at_s < from_s || s.at_s >= to_s) continue;
+    if (first == nullptr) first = &s;
+    last = &s;
+  }
+  if (first == nullptr || last == first || last->at_s <= first->at_s) return 0.0;
+  const double ticks_per_s = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return static_cast<double>(last->steal_ticks - first->steal_ticks) / ticks_per_s /
+         (last->at_s - first->at_s);
 }
 
 // Median RSS of the samples whose time lies in [from_s, to_s).
@@ -336,7 +365,7 @@ int main(int argc, char** argv) {
       while (!state.stop_sampling.load()) {
         if (auto kib = read_rss_kib(options.server_pid)) {
           const double at = std::chrono::duration<double>(SteadyClock::now() - start).count();
-          rss.push_back({at, *kib, read_loadavg_1m()});
+          rss.push_back({at, *kib, read_loadavg_1m(), read_steal_ticks()});
         }
         // Sleep a second in short steps so that stopping is prompt.
         for (int i = 0; i < 10 && !state.stop_sampling.load(); ++i) {
@@ -414,6 +443,23 @@ int main(int argc, char** argv) {
               all.lateness_ms.size(), p50, p99, p999, worst, earliest);
   std::printf("p99 lateness per %.0f s window: best %.2f ms, worst %.2f ms (%zu windows)\n",
               kWindowSeconds, best_window_p99, worst_window_p99, lateness_by_window.size());
+  if (options.server_pid > 0 && !rss.empty()) {
+    double worst_steal = 0.0;
+    double p99_quiet_windows = 0.0;
+    std::vector<double> quiet;
+    for (std::size_t w = 0; w < lateness_by_window.size(); ++w) {
+      const double from = static_cast<double>(w) * kWindowSeconds;
+      const double stolen = steal_cores(rss, from, from + kWindowSeconds);
+      worst_steal = std::max(worst_steal, stolen);
+      if (stolen < 0.05) quiet.insert(quiet.end(), lateness_by_window[w].begin(), lateness_by_window[w].end());
+    }
+    std::sort(quiet.begin(), quiet.end());
+    p99_quiet_windows = percentile(quiet, 99);
+    std::printf("hypervisor steal: %.2f cores over the run, worst %.0f s window %.2f; p99 lateness "
+                "in the windows with under 0.05 cores stolen: %.2f ms (%zu events)\n",
+                steal_cores(rss, 0.0, elapsed_s + 1), kWindowSeconds, worst_steal,
+                p99_quiet_windows, quiet.size());
+  }
   if (options.server_pid > 0) {
     std::printf("server RSS (KiB): first %ld  last %ld  peak %ld; median 2nd fifth %ld, last fifth "
                 "%ld (%+.1f%%); slope over the second half %+.0f KiB/min; %zu samples\n",
@@ -460,11 +506,12 @@ int main(int argc, char** argv) {
                  kWindowSeconds);
     for (std::size_t w = 0; w < lateness_by_window.size(); ++w) {
       const auto& values = lateness_by_window[w];
+      const double from = static_cast<double>(w) * kWindowSeconds;
       std::fprintf(out, "%s\n    {\"from_s\": %.0f, \"events\": %zu, \"p50\": %.3f, \"p99\": %.3f, "
-                        "\"max\": %.3f}",
-                   w == 0 ? "" : ",", static_cast<double>(w) * kWindowSeconds, values.size(),
-                   percentile(values, 50), percentile(values, 99),
-                   values.empty() ? 0.0 : values.back());
+                        "\"max\": %.3f, \"steal_cores\": %.3f}",
+                   w == 0 ? "" : ",", from, values.size(), percentile(values, 50),
+                   percentile(values, 99), values.empty() ? 0.0 : values.back(),
+                   steal_cores(rss, from, from + kWindowSeconds));
     }
     std::fprintf(out,
                  "]},\n  \"targets\": [\n"

@@ -292,6 +292,7 @@ Status MockServer::Impl::start() {
   http.io_threads = options_.io_threads;
   http.worker_threads = options_.worker_threads;
   http.max_body_bytes = options_.max_body_bytes;
+  http.clock = &clock_;
   server_ = std::make_unique<internal::HttpServer>(
       http,
       [this](const HttpRequest& req, HttpResponse& res, const ConnectionInfo& connection) {
@@ -343,7 +344,8 @@ void MockServer::Impl::handle(const HttpRequest& req, HttpResponse& res,
     handle_admin(req, res);
     return;
   }
-  const TimePoint started = clock_.now();
+  // Timed from when the request was read, before any wait for a worker thread.
+  const TimePoint started = req.received_at;
   Exchange ex;
   try {
     serve_api(req, res, connection, ex, started);

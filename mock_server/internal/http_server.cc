@@ -229,6 +229,9 @@ class HttpServer::Impl {
   bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
 
   const HttpServerOptions& options() const { return options_; }
+  Clock& clock() const {
+    return options_.clock != nullptr ? *options_.clock : SystemClock::instance();
+  }
   const std::atomic<bool>& stopping_flag() const { return stopping_; }
   asio::thread_pool& workers() { return *workers_; }
 
@@ -377,6 +380,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto message = parser_->release();
     parser_.reset();
     auto req = std::make_shared<HttpRequest>();
+    req->received_at = server_.clock().now();
     req->method = std::string(message.method_string());
     req->target = std::string(message.target());
     const size_t question = req->target.find('?');

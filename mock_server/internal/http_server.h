@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/base/clock.h"
 #include "core/base/result.h"
 
 namespace echoes::mock::internal {
@@ -37,7 +38,10 @@ struct HttpRequest {
   HeaderFields params;   // the query's name=value pairs, decoded, in order
   HeaderFields headers;  // names lower-cased, values as sent, in order
   std::string body;
-  std::string remote_address;
+  // When the whole request had been read, on HttpServerOptions::clock: a handler that times its
+  // answer from the request (recorded stream offsets) starts here, so waiting for a worker thread
+  // does not delay the answer.
+  TimePoint received_at{};
 
   // `name` must be lower-case. An absent header or parameter reads as "".
   bool has_header(std::string_view name) const;
@@ -93,6 +97,7 @@ struct HttpServerOptions {
   std::chrono::milliseconds keep_alive_timeout{5000};  // idle time before a connection closes
   std::chrono::milliseconds read_timeout{5000};        // to receive the rest of a started request
   std::chrono::milliseconds write_timeout{5000};       // for the peer to take more bytes
+  Clock* clock = nullptr;  // stamps HttpRequest::received_at; null: the system clock
 };
 
 class HttpServer {

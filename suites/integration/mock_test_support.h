@@ -52,6 +52,21 @@ inline std::string with_stream(const std::string& request, bool include_usage) {
   return body.dump();
 }
 
+// A TCP connection to 127.0.0.1:port, or -1 when it cannot be made.
+inline int connect_loopback(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 // How a raw connection ended after sending one request.
 struct RawOutcome {
   std::string received;  // bytes read before the end
@@ -65,13 +80,8 @@ struct RawOutcome {
 inline RawOutcome raw_exchange(int port, const std::string& request,
                                std::chrono::milliseconds timeout) {
   RawOutcome outcome;
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
+  const int fd = connect_loopback(port);
+  if (fd < 0) {
     outcome.reset = true;
     return outcome;
   }

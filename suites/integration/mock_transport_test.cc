@@ -98,17 +98,8 @@ struct RawResponse {
 class RawConnection {
  public:
   explicit RawConnection(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    fd_ = connect_loopback(port);
     if (fd_ < 0) return;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-      return;
-    }
     set_receive_timeout(kReadTimeout);
     const timeval send_timeout{10, 0};
     (void)::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
@@ -707,32 +698,28 @@ TEST_F(MockTransport, StreamedAnswerIsChunkedAndEndsWithTheLastChunk) {
 
 // ---- socket faults on a reused connection ----------------------------------------------------
 
-TEST_F(MockTransport, ResetFaultAbortsAKeptAliveConnectionAfterTheEarlierAnswer) {
-  RawConnection conn(mock_.port());
+// A first request answered normally, then the fault on the same connection: it must end as
+// `expected`, with no byte of an answer.
+void expect_fault_ends_a_kept_alive_connection(int port, const char* fault, ReadEnd expected) {
+  RawConnection conn(port);
   ASSERT_TRUE(conn.connected());
   ASSERT_TRUE(conn.send_all(http_post("/v1/chat/completions", kHelloRequest)));
   RawResponse first = conn.read_response();
   ASSERT_TRUE(first.complete) << first.problem;
   EXPECT_EQ(first.status, 200);
 
-  ASSERT_TRUE(conn.send_all(
-      http_post("/v1/chat/completions", kHelloRequest, "x-echoes-fault: reset\r\n")));
-  EXPECT_STREQ(to_string(conn.next()), to_string(ReadEnd::kReset));
-  EXPECT_TRUE(conn.pending().empty()) << "bytes before the reset: " << conn.pending();
+  ASSERT_TRUE(conn.send_all(http_post("/v1/chat/completions", kHelloRequest,
+                                      std::string("x-echoes-fault: ") + fault + "\r\n")));
+  EXPECT_STREQ(to_string(conn.next()), to_string(expected));
+  EXPECT_TRUE(conn.pending().empty()) << "bytes before the end: " << conn.pending();
+}
+
+TEST_F(MockTransport, ResetFaultAbortsAKeptAliveConnectionAfterTheEarlierAnswer) {
+  expect_fault_ends_a_kept_alive_connection(mock_.port(), "reset", ReadEnd::kReset);
 }
 
 TEST_F(MockTransport, CloseFaultEndsAKeptAliveConnectionWithoutBytes) {
-  RawConnection conn(mock_.port());
-  ASSERT_TRUE(conn.connected());
-  ASSERT_TRUE(conn.send_all(http_post("/v1/chat/completions", kHelloRequest)));
-  RawResponse first = conn.read_response();
-  ASSERT_TRUE(first.complete) << first.problem;
-  EXPECT_EQ(first.status, 200);
-
-  ASSERT_TRUE(conn.send_all(
-      http_post("/v1/chat/completions", kHelloRequest, "x-echoes-fault: close\r\n")));
-  EXPECT_STREQ(to_string(conn.next()), to_string(ReadEnd::kEof));
-  EXPECT_TRUE(conn.pending().empty()) << "bytes before the close: " << conn.pending();
+  expect_fault_ends_a_kept_alive_connection(mock_.port(), "close", ReadEnd::kEof);
 }
 
 // ---- stopping --------------------------------------------------------------------------------
