@@ -332,19 +332,20 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  void on_read_error(beast::error_code ec) {
-    // A clean end, a timeout or a reset between requests just ends the connection; a request the
-    // parser rejects gets an answer naming why, then the connection ends too.
-    int status = 0;
-    if (ec == http::error::body_limit) {
-      status = 413;
-    } else if (ec == http::error::header_limit) {
-      status = 431;
-    } else if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
-               ec != http::error::end_of_stream && ec != http::error::partial_message) {
-      status = 400;
+  // The answer to a request the parser rejected (400 unreadable, 413 body too large, 431 headers
+  // too large), or 0 when the error only ends the connection: a clean end, a timeout or a reset.
+  static int status_for_read_error(beast::error_code ec) {
+    if (ec == http::error::body_limit) return 413;
+    if (ec == http::error::header_limit) return 431;
+    if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      return 400;
     }
-    if (status == 0) return close();
+    return 0;
+  }
+
+  // The bytes of the answer to a rejected request; the connection ends after it.
+  std::string read_error_answer(int status) {
     HttpRequest req;
     if (parser_) {
       const auto& header = parser_->get();
@@ -355,8 +356,15 @@ class Session : public std::enable_shared_from_this<Session> {
     HttpResponse res;
     res.status = status;
     server_.fill_error(req, res);
-    out_ = format_head(res, res.body.size(), false);
-    out_.append(res.body);
+    std::string out = format_head(res, res.body.size(), false);
+    out.append(res.body);
+    return out;
+  }
+
+  void on_read_error(beast::error_code ec) {
+    const int status = status_for_read_error(ec);
+    if (status == 0) return close();
+    out_ = read_error_answer(status);
     stream_.expires_after(server_.options().write_timeout);
     asio::async_write(stream_, asio::buffer(out_), [self = shared_from_this()](beast::error_code wec, size_t) {
       if (wec) return self->close();
@@ -375,8 +383,8 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  void on_request() {
-    if (server_.stopping()) return close();
+  // The request the parser completed, as the handler sees it; the parser is released.
+  std::shared_ptr<HttpRequest> take_request(bool& keep_alive) {
     auto message = parser_->release();
     parser_.reset();
     auto req = std::make_shared<HttpRequest>();
@@ -391,7 +399,14 @@ class Session : public std::enable_shared_from_this<Session> {
       req->headers.emplace_back(lower(field.name_string()), std::string(field.value()));
     }
     req->body = std::move(message.body());
-    const bool keep_alive = message.keep_alive();
+    keep_alive = message.keep_alive();
+    return req;
+  }
+
+  void on_request() {
+    if (server_.stopping()) return close();
+    bool keep_alive = false;
+    std::shared_ptr<HttpRequest> req = take_request(keep_alive);
 
     if (server_.is_quick(*req)) {
       HttpResponse res;
@@ -403,13 +418,11 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       // The check was wrong about this one: finish it where blocking is allowed.
       return hand_over([self = shared_from_this(), req, keep_alive, res = std::move(res)]() mutable {
-        self->answer_blocking(*req, res, keep_alive);
+        self->serve_on_worker(std::move(req), keep_alive, std::move(res));
       });
     }
     hand_over([self = shared_from_this(), req, keep_alive] {
-      HttpResponse res;
-      self->server_.run_handler(*req, res, self->info());
-      self->answer_blocking(*req, res, keep_alive);
+      self->serve_on_worker(req, keep_alive, std::nullopt);
     });
   }
 
@@ -439,11 +452,125 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::post(server_.workers(), std::move(task));
   }
 
-  // On a worker thread: sends `res` with blocking writes, then gives the connection back to the
-  // event loop (or ends it).
-  void answer_blocking(const HttpRequest& req, HttpResponse& res, bool keep_alive) {
+  // On a worker thread: answers `req` (with `answer` when the handler already ran), then serves
+  // the connection's next requests on this thread as long as they follow at once. A client that
+  // streams, retries or is held by a fault usually asks again right after an answer; handing the
+  // connection to the loop and back for each request would cost two thread wake-ups, which on a
+  // busy machine delay a stream's first chunk. With no request within kWorkerLinger, the loop
+  // takes the connection back.
+  void serve_on_worker(std::shared_ptr<HttpRequest> req, bool keep_alive,
+                       std::optional<HttpResponse> answer) {
+    for (;;) {
+      HttpResponse res;
+      if (answer) {
+        res = std::move(*answer);
+        answer.reset();
+      } else {
+        server_.run_handler(*req, res, info());
+      }
+      if (!answer_blocking(*req, res, keep_alive)) return;
+      switch (read_next_blocking(req, keep_alive)) {
+        case Next::kRequest:
+          continue;
+        case Next::kIdle:
+          asio::post(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
+          return;
+        case Next::kEnded:
+          return;
+      }
+    }
+  }
+
+  static constexpr std::chrono::milliseconds kWorkerLinger{50};
+  enum class Next { kRequest, kIdle, kEnded };
+
+  // On a worker thread: reads the connection's next request with blocking waits. kIdle when no
+  // byte of one arrives within kWorkerLinger (nothing is consumed); kRequest with the request in
+  // `req`; kEnded when the connection ended (closed, broken, timed out, or a rejected request,
+  // which is answered first as on the loop).
+  Next read_next_blocking(std::shared_ptr<HttpRequest>& req, bool& keep_alive) {
     const int fd = stream_.socket().native_handle();
-    if (res.fault != ConnectionFault::kNone) return end_with(res.fault);
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.options().max_header_bytes));
+    parser_->body_limit(server_.options().max_body_bytes);
+    parser_->eager(true);
+    bool started = buffer_.size() > 0;
+    auto deadline = std::chrono::steady_clock::now() +
+                    (started ? server_.options().read_timeout : kWorkerLinger);
+    for (;;) {
+      while (buffer_.size() > 0 && !parser_->is_done()) {
+        beast::error_code ec;
+        const size_t used = parser_->put(buffer_.data(), ec);
+        buffer_.consume(used);
+        if (ec == http::error::need_more) break;
+        if (ec) {
+          const int status = status_for_read_error(ec);
+          if (status != 0 && send_all(fd, read_error_answer(status),
+                                      server_.options().write_timeout, server_.stopping_flag())) {
+            drain_blocking(fd);
+          }
+          end_with(ConnectionFault::kClose);
+          return Next::kEnded;
+        }
+        if (used == 0) break;
+      }
+      if (parser_->is_done()) {
+        if (server_.stopping()) break;
+        req = take_request(keep_alive);
+        return Next::kRequest;
+      }
+      if (server_.stopping()) break;
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) {
+        if (!started) {
+          parser_.reset();
+          return Next::kIdle;
+        }
+        break;  // a request begun but not finished in time
+      }
+      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(wait.count() + 1, 50))) <= 0) continue;
+      auto space = buffer_.prepare(16 * 1024);
+      const ssize_t n = ::recv(fd, space.data(), space.size(), MSG_DONTWAIT);
+      if (n == 0) break;  // the peer closed
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
+        break;
+      }
+      buffer_.commit(static_cast<size_t>(n));
+      if (!started) {
+        started = true;
+        deadline = std::chrono::steady_clock::now() + server_.options().read_timeout;
+      }
+    }
+    end_with(ConnectionFault::kClose);
+    return Next::kEnded;
+  }
+
+  // On a worker thread, after an answer that ends the connection: stops sending, then reads away
+  // what the peer still sends (the rest of a body too large) until it closes or goes quiet for
+  // the read timeout, so the answer is not lost to a reset.
+  void drain_blocking(int fd) {
+    ::shutdown(fd, SHUT_WR);
+    auto quiet_until = std::chrono::steady_clock::now() + server_.options().read_timeout;
+    while (!server_.stopping() && std::chrono::steady_clock::now() < quiet_until) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      const ssize_t n = ::recv(fd, scratch_.data(), scratch_.size(), MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return;
+      if (n > 0) quiet_until = std::chrono::steady_clock::now() + server_.options().read_timeout;
+    }
+  }
+
+  // On a worker thread: sends `res` with blocking writes. True when the connection goes on (kept
+  // alive); otherwise it has been ended.
+  bool answer_blocking(const HttpRequest& req, HttpResponse& res, bool keep_alive) {
+    const int fd = stream_.socket().native_handle();
+    if (res.fault != ConnectionFault::kNone) {
+      end_with(res.fault);
+      return false;
+    }
     const auto timeout = server_.options().write_timeout;
     const auto& stopping = server_.stopping_flag();
     bool ok;
@@ -460,8 +587,11 @@ class Session : public std::enable_shared_from_this<Session> {
         if (ok && chunked) ok = send_all(fd, "0\r\n\r\n", timeout, stopping);
       }
     }
-    if (!ok || !keep_alive || server_.stopping()) return end_with(ConnectionFault::kClose);
-    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
+    if (!ok || !keep_alive || server_.stopping()) {
+      end_with(ConnectionFault::kClose);
+      return false;
+    }
+    return true;
   }
 
   void end_with(ConnectionFault fault) {

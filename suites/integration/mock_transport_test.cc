@@ -21,6 +21,7 @@
 #include <iterator>
 #include <optional>
 #include <string>
+#include <thread>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -490,6 +491,42 @@ TEST_F(MockTransport, GarbageThatIsNotHttpGets400InTheOfficialShapeAndTheConnect
   }
   // The transport answered these itself: no handler ran, nothing was journalled.
   EXPECT_EQ(mock_.journal().size(), 0u);
+}
+
+// After an answer sent from a worker thread, the worker reads the connection's next request
+// itself for a moment; what it reads must be handled exactly as on the event loop.
+TEST_F(MockTransport, GarbageRightAfterAWorkerAnswerGets400InTheOfficialShape) {
+  RawConnection conn(mock_.port());
+  ASSERT_TRUE(conn.connected());
+  ASSERT_TRUE(conn.send_all(
+      http_post("/v1/chat/completions", kHelloRequest, "x-echoes-fault: latency:1\r\n")));
+  RawResponse first = conn.read_response();
+  ASSERT_TRUE(first.complete) << first.problem;
+  EXPECT_EQ(first.status, 200);
+  ASSERT_TRUE(conn.send_all("NOT HTTP\r\n\r\n"));
+  RawResponse res = conn.read_response();
+  ASSERT_TRUE(res.complete) << res.problem;
+  EXPECT_EQ(res.status, 400);
+  EXPECT_EQ(res.header("connection"), "close");
+  expect_official_error_shape(res);
+  EXPECT_STREQ(to_string(wait_for_close(conn)), to_string(ReadEnd::kEof));
+}
+
+TEST_F(MockTransport, ARequestLongAfterAWorkerAnswerIsServedByTheEventLoop) {
+  RawConnection conn(mock_.port());
+  ASSERT_TRUE(conn.connected());
+  ASSERT_TRUE(conn.send_all(
+      http_post("/v1/chat/completions", kHelloRequest, "x-echoes-fault: latency:1\r\n")));
+  RawResponse first = conn.read_response();
+  ASSERT_TRUE(first.complete) << first.problem;
+  // Well past the moment the worker stops waiting and hands the connection back.
+  std::this_thread::sleep_for(milliseconds(300));
+  ASSERT_TRUE(conn.send_all(http_post("/v1/chat/completions", kHelloRequest)));
+  RawResponse second = conn.read_response();
+  ASSERT_TRUE(second.complete) << second.problem;
+  EXPECT_EQ(second.status, 200);
+  EXPECT_EQ(completion_id(second), "chatcmpl-AY2hello0001");
+  EXPECT_EQ(mock_.journal().size(), 2u);
 }
 
 TEST_F(MockTransport, HeadersLargerThanTheLimitGet431InTheOfficialShape) {
