@@ -14,13 +14,12 @@
 #include <regex>
 #include <set>
 #include <shared_mutex>
-#include <thread>
 #include <unordered_map>
 
+#include "mock_server/internal/http_server.h"
 #include "mock_server/internal/json_access.h"
 #include "mock_server/internal/openai_responses.h"
 #include "mock_server/internal/request_validation.h"
-#include "mock_server/internal/http_server.h"
 
 namespace echoes::mock {
 namespace {

@@ -312,18 +312,23 @@ class Session : public std::enable_shared_from_this<Session> {
     read_body();
   }
 
-  void read_body() {
-    // The body usually arrives with the header: parse what is buffered now. Another asynchronous
-    // read would complete through the loop's queue, behind every other connection's work.
+  // Feeds the parser what is buffered; returns the error it reports, if any ("need more" is not).
+  beast::error_code parse_buffered() {
     parser_->eager(true);
     while (!parser_->is_done() && buffer_.size() > 0) {
       beast::error_code ec;
       const size_t used = parser_->put(buffer_.data(), ec);
       buffer_.consume(used);
-      if (ec == http::error::need_more) break;
-      if (ec) return on_read_error(ec);
-      if (used == 0) break;
+      if (ec == http::error::need_more || (!ec && used == 0)) return {};
+      if (ec) return ec;
     }
+    return {};
+  }
+
+  void read_body() {
+    // The body usually arrives with the header: parse what is buffered now. Another asynchronous
+    // read would complete through the loop's queue, behind every other connection's work.
+    if (beast::error_code ec = parse_buffered()) return on_read_error(ec);
     if (parser_->is_done()) return on_request();
     stream_.expires_after(server_.options().read_timeout);
     http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
@@ -493,26 +498,18 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.options().max_header_bytes));
     parser_->body_limit(server_.options().max_body_bytes);
-    parser_->eager(true);
     bool started = buffer_.size() > 0;
     auto deadline = std::chrono::steady_clock::now() +
                     (started ? server_.options().read_timeout : kWorkerLinger);
     for (;;) {
-      while (buffer_.size() > 0 && !parser_->is_done()) {
-        beast::error_code ec;
-        const size_t used = parser_->put(buffer_.data(), ec);
-        buffer_.consume(used);
-        if (ec == http::error::need_more) break;
-        if (ec) {
-          const int status = status_for_read_error(ec);
-          if (status != 0 && send_all(fd, read_error_answer(status),
-                                      server_.options().write_timeout, server_.stopping_flag())) {
-            drain_blocking(fd);
-          }
-          end_with(ConnectionFault::kClose);
-          return Next::kEnded;
+      if (beast::error_code ec = parse_buffered()) {
+        const int status = status_for_read_error(ec);
+        if (status != 0 && send_all(fd, read_error_answer(status), server_.options().write_timeout,
+                                    server_.stopping_flag())) {
+          drain_blocking(fd);
         }
-        if (used == 0) break;
+        end_with(ConnectionFault::kClose);
+        return Next::kEnded;
       }
       if (parser_->is_done()) {
         if (server_.stopping()) break;
