@@ -308,6 +308,26 @@ ReadEnd wait_for_close(RawConnection& conn) {
   return conn.next();
 }
 
+// Reads the answer to a request the transport rejects: `status` in the official error shape,
+// `Connection: close`, then the server closes.
+void expect_rejected_then_closed(RawConnection& conn, int status) {
+  RawResponse res = conn.read_response();
+  ASSERT_TRUE(res.complete) << res.problem;
+  EXPECT_EQ(res.status, status);
+  EXPECT_EQ(res.header("connection"), "close");
+  expect_official_error_shape(res);
+  EXPECT_STREQ(to_string(wait_for_close(conn)), to_string(ReadEnd::kEof));
+}
+
+// Sends a request answered on a worker thread (a 1 ms latency fault) and reads its 200.
+void expect_worker_answer(RawConnection& conn) {
+  ASSERT_TRUE(conn.send_all(
+      http_post("/v1/chat/completions", kHelloRequest, "x-echoes-fault: latency:1\r\n")));
+  RawResponse res = conn.read_response();
+  ASSERT_TRUE(res.complete) << res.problem;
+  EXPECT_EQ(res.status, 200);
+}
+
 class MockTransport : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(mock_.start()); }
@@ -482,12 +502,7 @@ TEST_F(MockTransport, GarbageThatIsNotHttpGets400InTheOfficialShapeAndTheConnect
     RawConnection conn(mock_.port());
     ASSERT_TRUE(conn.connected());
     ASSERT_TRUE(conn.send_all(input));
-    RawResponse res = conn.read_response();
-    ASSERT_TRUE(res.complete) << res.problem;
-    EXPECT_EQ(res.status, 400);
-    EXPECT_EQ(res.header("connection"), "close");
-    expect_official_error_shape(res);
-    EXPECT_STREQ(to_string(wait_for_close(conn)), to_string(ReadEnd::kEof));
+    expect_rejected_then_closed(conn, 400);
   }
   // The transport answered these itself: no handler ran, nothing was journalled.
   EXPECT_EQ(mock_.journal().size(), 0u);
@@ -498,27 +513,15 @@ TEST_F(MockTransport, GarbageThatIsNotHttpGets400InTheOfficialShapeAndTheConnect
 TEST_F(MockTransport, GarbageRightAfterAWorkerAnswerGets400InTheOfficialShape) {
   RawConnection conn(mock_.port());
   ASSERT_TRUE(conn.connected());
-  ASSERT_TRUE(conn.send_all(
-      http_post("/v1/chat/completions", kHelloRequest, "x-echoes-fault: latency:1\r\n")));
-  RawResponse first = conn.read_response();
-  ASSERT_TRUE(first.complete) << first.problem;
-  EXPECT_EQ(first.status, 200);
+  expect_worker_answer(conn);
   ASSERT_TRUE(conn.send_all("NOT HTTP\r\n\r\n"));
-  RawResponse res = conn.read_response();
-  ASSERT_TRUE(res.complete) << res.problem;
-  EXPECT_EQ(res.status, 400);
-  EXPECT_EQ(res.header("connection"), "close");
-  expect_official_error_shape(res);
-  EXPECT_STREQ(to_string(wait_for_close(conn)), to_string(ReadEnd::kEof));
+  expect_rejected_then_closed(conn, 400);
 }
 
 TEST_F(MockTransport, ARequestLongAfterAWorkerAnswerIsServedByTheEventLoop) {
   RawConnection conn(mock_.port());
   ASSERT_TRUE(conn.connected());
-  ASSERT_TRUE(conn.send_all(
-      http_post("/v1/chat/completions", kHelloRequest, "x-echoes-fault: latency:1\r\n")));
-  RawResponse first = conn.read_response();
-  ASSERT_TRUE(first.complete) << first.problem;
+  expect_worker_answer(conn);
   // Well past the moment the worker stops waiting and hands the connection back.
   std::this_thread::sleep_for(milliseconds(300));
   ASSERT_TRUE(conn.send_all(http_post("/v1/chat/completions", kHelloRequest)));
@@ -535,12 +538,7 @@ TEST_F(MockTransport, HeadersLargerThanTheLimitGet431InTheOfficialShape) {
   const std::string big(100 * 1024, 'a');  // the fixture's limit is 64 KiB of header
   // The server may answer and stop reading before all of it is sent; the answer still counts.
   (void)conn.send_all("GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + big + "\r\n\r\n");
-  RawResponse res = conn.read_response();
-  ASSERT_TRUE(res.complete) << res.problem;
-  EXPECT_EQ(res.status, 431);
-  EXPECT_EQ(res.header("connection"), "close");
-  expect_official_error_shape(res);
-  EXPECT_STREQ(to_string(wait_for_close(conn)), to_string(ReadEnd::kEof));
+  expect_rejected_then_closed(conn, 431);
 }
 
 TEST_F(MockTransport, HeadersJustBelowTheLimitAreServed) {
@@ -599,12 +597,7 @@ TEST_F(MockTransport, BodyDeclaredAboveTheLimitGets413WithoutAnInterimAnswer) {
   ASSERT_TRUE(conn.send_all("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                             "Content-Type: application/json\r\nExpect: 100-continue\r\n"
                             "Content-Length: 40000000\r\n\r\n"));
-  RawResponse res = conn.read_response();
-  ASSERT_TRUE(res.complete) << res.problem;
-  EXPECT_EQ(res.status, 413);
-  EXPECT_EQ(res.header("connection"), "close");
-  expect_official_error_shape(res);
-  EXPECT_STREQ(to_string(wait_for_close(conn)), to_string(ReadEnd::kEof));
+  expect_rejected_then_closed(conn, 413);
 }
 
 // ---- request framing -------------------------------------------------------------------------
