@@ -328,6 +328,15 @@ void expect_worker_answer(RawConnection& conn) {
   EXPECT_EQ(res.status, 200);
 }
 
+// Reads a replayed chat completion and checks it: complete, 200, the recording's completion id.
+RawResponse expect_completion(RawConnection& conn, const std::string& id) {
+  RawResponse res = conn.read_response();
+  EXPECT_TRUE(res.complete) << res.problem;
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(completion_id(res), id);
+  return res;
+}
+
 class MockTransport : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(mock_.start()); }
@@ -408,15 +417,9 @@ TEST_F(MockTransport, PipelinedRequestsAreAnsweredInOrder) {
   ASSERT_TRUE(conn.send_all(http_post("/v1/chat/completions", kHelloRequest) +
                             http_post("/v1/chat/completions", kCountRequest) +
                             get_request("/__admin/health")));
-  RawResponse first = conn.read_response();
-  ASSERT_TRUE(first.complete) << first.problem;
-  EXPECT_EQ(first.status, 200);
-  EXPECT_EQ(completion_id(first), "chatcmpl-AY2hello0001");
+  expect_completion(conn, "chatcmpl-AY2hello0001");
 
-  RawResponse second = conn.read_response();
-  ASSERT_TRUE(second.complete) << second.problem;
-  EXPECT_EQ(second.status, 200);
-  EXPECT_EQ(completion_id(second), "chatcmpl-AY2count0001");
+  expect_completion(conn, "chatcmpl-AY2count0001");
 
   RawResponse third = conn.read_response();
   ASSERT_TRUE(third.complete) << third.problem;
@@ -434,15 +437,9 @@ TEST_F(MockTransport, PipelinedRequestsStayInOrderWhenTheFirstWaitsOnAWorker) {
   ASSERT_TRUE(conn.send_all(
       http_post("/v1/chat/completions", kHelloRequest, "x-echoes-fault: latency:200\r\n") +
       http_post("/v1/chat/completions", kCountRequest)));
-  RawResponse first = conn.read_response();
-  ASSERT_TRUE(first.complete) << first.problem;
-  EXPECT_EQ(first.status, 200);
-  EXPECT_EQ(completion_id(first), "chatcmpl-AY2hello0001");
+  expect_completion(conn, "chatcmpl-AY2hello0001");
 
-  RawResponse second = conn.read_response();
-  ASSERT_TRUE(second.complete) << second.problem;
-  EXPECT_EQ(second.status, 200);
-  EXPECT_EQ(completion_id(second), "chatcmpl-AY2count0001");
+  expect_completion(conn, "chatcmpl-AY2count0001");
 
   const auto journal = mock_.journal();
   ASSERT_EQ(journal.size(), 2u);
@@ -456,10 +453,7 @@ TEST_F(MockTransport, ConnectionCloseIsHonouredOnTheEventLoop) {
   ASSERT_TRUE(conn.connected());
   ASSERT_TRUE(
       conn.send_all(http_post("/v1/chat/completions", kHelloRequest, "Connection: close\r\n")));
-  RawResponse res = conn.read_response();
-  ASSERT_TRUE(res.complete) << res.problem;
-  EXPECT_EQ(res.status, 200);
-  EXPECT_EQ(completion_id(res), "chatcmpl-AY2hello0001");
+  const RawResponse res = expect_completion(conn, "chatcmpl-AY2hello0001");
   EXPECT_EQ(res.header("connection"), "close");
   EXPECT_EQ(res.header_count("connection"), 1);
   EXPECT_STREQ(to_string(wait_for_close(conn)), to_string(ReadEnd::kEof));
@@ -470,10 +464,7 @@ TEST_F(MockTransport, ConnectionCloseIsHonouredOnAWorker) {
   ASSERT_TRUE(conn.connected());
   ASSERT_TRUE(conn.send_all(http_post("/v1/chat/completions", kHelloRequest,
                                  "Connection: close\r\nx-echoes-fault: latency:1\r\n")));
-  RawResponse res = conn.read_response();
-  ASSERT_TRUE(res.complete) << res.problem;
-  EXPECT_EQ(res.status, 200);
-  EXPECT_EQ(completion_id(res), "chatcmpl-AY2hello0001");
+  const RawResponse res = expect_completion(conn, "chatcmpl-AY2hello0001");
   EXPECT_EQ(res.header("connection"), "close");
   EXPECT_STREQ(to_string(wait_for_close(conn)), to_string(ReadEnd::kEof));
 }
@@ -525,10 +516,7 @@ TEST_F(MockTransport, ARequestLongAfterAWorkerAnswerIsServedByTheEventLoop) {
   // Well past the moment the worker stops waiting and hands the connection back.
   std::this_thread::sleep_for(milliseconds(300));
   ASSERT_TRUE(conn.send_all(http_post("/v1/chat/completions", kHelloRequest)));
-  RawResponse second = conn.read_response();
-  ASSERT_TRUE(second.complete) << second.problem;
-  EXPECT_EQ(second.status, 200);
-  EXPECT_EQ(completion_id(second), "chatcmpl-AY2hello0001");
+  expect_completion(conn, "chatcmpl-AY2hello0001");
   EXPECT_EQ(mock_.journal().size(), 2u);
 }
 
@@ -567,10 +555,7 @@ TEST_F(MockTransport, ExpectContinueGetsAnInterimAnswerBeforeTheBodyIsSent) {
   EXPECT_TRUE(conn.pending().empty());
 
   ASSERT_TRUE(conn.send_all(kHelloRequest));
-  RawResponse res = conn.read_response();
-  ASSERT_TRUE(res.complete) << res.problem;
-  EXPECT_EQ(res.status, 200);
-  EXPECT_EQ(completion_id(res), "chatcmpl-AY2hello0001");
+  const RawResponse res = expect_completion(conn, "chatcmpl-AY2hello0001");
   EXPECT_EQ(res.header("connection"), "keep-alive");
   ASSERT_EQ(mock_.journal().size(), 1u);
 }
@@ -584,10 +569,7 @@ TEST_F(MockTransport, ExpectContinueFromAnHttp10ClientIsIgnored) {
                             "Content-Length: " +
                             std::to_string(kHelloRequest.size()) + "\r\n\r\n" +
                             std::string(kHelloRequest)));
-  RawResponse res = conn.read_response();
-  ASSERT_TRUE(res.complete) << res.problem;
-  EXPECT_EQ(res.status, 200);
-  EXPECT_EQ(completion_id(res), "chatcmpl-AY2hello0001");
+  expect_completion(conn, "chatcmpl-AY2hello0001");
 }
 
 TEST_F(MockTransport, BodyDeclaredAboveTheLimitGets413WithoutAnInterimAnswer) {
@@ -627,10 +609,7 @@ TEST_F(MockTransport, RequestArrivingOneByteAtATimeIsServed) {
   ASSERT_TRUE(conn.connected());
   const std::string request = http_post("/v1/chat/completions", kHelloRequest);
   for (char c : request) ASSERT_TRUE(conn.send_all(std::string_view(&c, 1)));
-  RawResponse res = conn.read_response();
-  ASSERT_TRUE(res.complete) << res.problem;
-  EXPECT_EQ(res.status, 200);
-  EXPECT_EQ(completion_id(res), "chatcmpl-AY2hello0001");
+  expect_completion(conn, "chatcmpl-AY2hello0001");
 }
 
 TEST_F(MockTransport, HeadAnswerCarriesNoBodyAndKeepsTheConnectionInStep) {
