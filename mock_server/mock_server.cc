@@ -81,8 +81,9 @@ struct PreparedRequest {
   std::string canonical_body;
   bool wants_stream = false;
   bool include_usage = false;
-  // Replaying it never waits: no stream is asked for and no recorded answer has faults or is a
-  // stream, so the answer can be sent from the event loop (see HttpServer::QuickCheck).
+  // Replaying it never waits: no recorded answer has faults, and no stream is involved unless
+  // the event loop sends timed bodies, so the answer can be sent from the loop (see
+  // HttpServer::QuickCheck).
   bool answers_at_once = false;
 };
 
@@ -571,11 +572,15 @@ bool MockServer::Impl::prepare(const HttpRequest& req, HttpResponse& res,
   out.canonical_body = body.is_null() ? std::string() : body.dump();
   out.group = store_.find_group(req.method, req.path, out.canonical_body);
   if (cacheable && out.group != nullptr) {
+    // A stream is a timed body, which the loop sends without waiting when its timers keep the
+    // server's clock.
+    const bool streams_on_loop = server_ != nullptr && server_->times_bodies_on_the_loop();
     out.answers_at_once =
-        !out.wants_stream &&
+        (streams_on_loop || !out.wants_stream) &&
         std::all_of(out.group->interactions.begin(), out.group->interactions.end(),
-                    [](const std::shared_ptr<const Interaction>& interaction) {
-                      return interaction->faults.empty() && !interaction->response.is_stream;
+                    [streams_on_loop](const std::shared_ptr<const Interaction>& interaction) {
+                      return interaction->faults.empty() &&
+                             (streams_on_loop || !interaction->response.is_stream);
                     });
     std::unique_lock lock(cache_mutex_);
     if (response_cache_.size() >= kResponseCacheLimit) response_cache_.clear();
@@ -767,32 +772,37 @@ void MockServer::Impl::send_stream(std::vector<StreamChunk> chunks, std::int64_t
                                                                    time_scale));
   };
   res.set_header("Content-Type", kEventStreamType);
-  res.body_writer =
-      [this, chunks = std::move(chunks), done_offset_ms, cut_after, dribble_bytes, dribble_pause,
-       deadline](internal::BodySink& sink) {
-        auto write = [&](const std::string& text) {
-          if (dribble_bytes == 0) return sink.write(text);
-          for (size_t at = 0; at < text.size(); at += dribble_bytes) {
-            if (at > 0) sleep_interruptibly(dribble_pause);
-            if (stopping()) return false;
-            if (!sink.write(std::string_view(text).substr(at, dribble_bytes))) return false;
-          }
-          return true;
-        };
-        for (size_t i = 0; i < chunks.size(); ++i) {
-          if (cut_after && i >= *cut_after) return false;
-          const TimePoint due = deadline(chunks[i].offset_ms);
-          const TimePoint now = clock_.now();
-          if (due > now) sleep_interruptibly(due - now);
-          if (stopping()) return false;
-          if (!write("data: " + chunks[i].data + "\n\n")) return false;
-        }
-        if (cut_after) return false;
-        const TimePoint due = deadline(done_offset_ms);
-        const TimePoint now = clock_.now();
-        if (due > now) sleep_interruptibly(due - now);
-        return write("data: [DONE]\n\n");
-      };
+  internal::TimedBody body;
+  const size_t sent = cut_after ? std::min(*cut_after, chunks.size()) : chunks.size();
+  body.parts.reserve(sent + 1);
+  for (size_t i = 0; i < sent; ++i) {
+    body.parts.push_back({deadline(chunks[i].offset_ms), "data: " + chunks[i].data + "\n\n"});
+  }
+  if (cut_after) {
+    body.complete = false;
+  } else {
+    body.parts.push_back({deadline(done_offset_ms), "data: [DONE]\n\n"});
+  }
+  if (dribble_bytes == 0) {
+    // The transport sends each event when due (from the event loop's timers on the system
+    // clock), so a waiting stream holds no thread.
+    res.timed_body = std::move(body);
+    return;
+  }
+  // A slow dribble paces every few bytes: a worker writes it, sleeping in between.
+  res.body_writer = [this, body = std::move(body), dribble_bytes,
+                     dribble_pause](internal::BodySink& sink) {
+    for (const internal::TimedPart& part : body.parts) {
+      const TimePoint now = clock_.now();
+      if (part.due > now) sleep_interruptibly(part.due - now);
+      for (size_t at = 0; at < part.bytes.size(); at += dribble_bytes) {
+        if (at > 0) sleep_interruptibly(dribble_pause);
+        if (stopping()) return false;
+        if (!sink.write(std::string_view(part.bytes).substr(at, dribble_bytes))) return false;
+      }
+    }
+    return body.complete;
+  };
 }
 
 void MockServer::Impl::serve_models(HttpResponse& res) {

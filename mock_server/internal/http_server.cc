@@ -150,6 +150,15 @@ bool send_all(int fd, std::string_view bytes, std::chrono::milliseconds timeout,
   return true;
 }
 
+// Appends `bytes` framed as one chunk of a chunked body.
+void append_chunk(std::string& out, std::string_view bytes) {
+  char size[20];
+  const int n = std::snprintf(size, sizeof(size), "%zx\r\n", bytes.size());
+  out.append(size, static_cast<size_t>(n)).append(bytes).append("\r\n");
+}
+
+constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
 class SocketSink final : public BodySink {
  public:
   SocketSink(int fd, bool chunked, std::chrono::milliseconds timeout, const std::atomic<bool>& stopping)
@@ -160,11 +169,9 @@ class SocketSink final : public BodySink {
     if (bytes.empty()) return true;  // an empty chunk would end a chunked body
     bool ok;
     if (chunked_) {
-      char size[20];
-      const int n = std::snprintf(size, sizeof(size), "%zx\r\n", bytes.size());
       std::string frame;
-      frame.reserve(static_cast<size_t>(n) + bytes.size() + 2);
-      frame.append(size, static_cast<size_t>(n)).append(bytes).append("\r\n");
+      frame.reserve(bytes.size() + 24);
+      append_chunk(frame, bytes);
       ok = send_all(fd_, frame, timeout_, stopping_);
     } else {
       ok = send_all(fd_, bytes, timeout_, stopping_);
@@ -233,6 +240,18 @@ class HttpServer::Impl {
     return options_.clock != nullptr ? *options_.clock : SystemClock::instance();
   }
   const std::atomic<bool>& stopping_flag() const { return stopping_; }
+  // asio's timers run on std::chrono::steady_clock, which is what SystemClock reads.
+  bool times_bodies_on_the_loop() const { return dynamic_cast<SystemClock*>(&clock()) != nullptr; }
+  // On a worker thread: waits on the server's clock until `due`, in steps so that stop() is seen.
+  // False when the server is stopping.
+  bool wait_until(TimePoint due) const {
+    Clock& time = clock();
+    for (TimePoint now = time.now(); now < due; now = time.now()) {
+      if (stopping()) return false;
+      time.sleep_for(std::min<Duration>(due - now, std::chrono::milliseconds(50)));
+    }
+    return !stopping();
+  }
   asio::thread_pool& workers() { return *workers_; }
 
   // Runs the handler; an exception becomes a 500 answer.
@@ -274,7 +293,7 @@ namespace {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(HttpServer::Impl& server, tcp::socket socket)
-      : server_(server), stream_(std::move(socket)) {}
+      : server_(server), stream_(std::move(socket)), timer_(stream_.get_executor()) {}
 
   void start() { read_header(); }
   asio::any_io_executor executor() { return stream_.get_executor(); }
@@ -416,7 +435,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (server_.is_quick(*req)) {
       HttpResponse res;
       server_.run_handler(*req, res, info());
-      if (res.fault == ConnectionFault::kNone && !res.body_writer) {
+      if (loop_can_send(res)) {
+        if (res.timed_body) return start_timed_body(std::move(res), req->method == "HEAD", keep_alive);
         out_ = format_head(res, res.body.size(), keep_alive);
         if (req->method != "HEAD") out_.append(res.body);
         return send_answer(keep_alive);
@@ -431,24 +451,86 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  // Sends out_ from the loop. A small answer usually fits the socket's buffer at once, so a
+  // True when the loop can send `res` without blocking: no socket fault, no body_writer, and a
+  // timed body only when the loop's timers keep the server's clock.
+  bool loop_can_send(const HttpResponse& res) const {
+    return res.fault == ConnectionFault::kNone && !res.body_writer &&
+           (!res.timed_body || server_.times_bodies_on_the_loop());
+  }
+
+  // Sends out_ from the loop, then clears it and calls `then` (on the loop); a failed write
+  // closes the connection instead. A small answer usually fits the socket's buffer at once, so a
   // non-blocking send(2) comes first; an asynchronous write (whose completion waits in the loop's
-  // queue) only carries what is left.
-  void send_answer(bool keep_alive) {
+  // queue) only carries what is left. `then` may use `this`: the pending write holds the session.
+  template <typename Then>
+  void write_out(Then then) {
     const ssize_t n = ::send(stream_.socket().native_handle(), out_.data(), out_.size(),
                              MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return close();
     const size_t sent = n > 0 ? static_cast<size_t>(n) : 0;
     if (sent == out_.size()) {
-      if (!keep_alive) return close();
-      return read_header();
+      out_.clear();
+      return then();
     }
     stream_.expires_after(server_.options().write_timeout);
     asio::async_write(stream_, asio::buffer(out_.data() + sent, out_.size() - sent),
-                      [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
-                        if (ec || !keep_alive) return self->close();
-                        self->read_header();
+                      [self = shared_from_this(), then = std::move(then)](beast::error_code ec, size_t) mutable {
+                        if (ec) return self->close();
+                        self->out_.clear();
+                        then();
                       });
+  }
+
+  // Sends out_ from the loop, then reads the next request or closes.
+  void send_answer(bool keep_alive) {
+    write_out([this, keep_alive] {
+      if (!keep_alive) return close();
+      read_header();
+    });
+  }
+
+  // On the loop: sends the head of `res`, then each part of its timed body when it is due (a
+  // timer waits in between, holding no thread), then the terminating chunk, or ends the
+  // connection when the body is not complete.
+  void start_timed_body(HttpResponse res, bool head_only, bool keep_alive) {
+    out_ = format_head(res, std::nullopt, keep_alive);
+    if (head_only) return send_answer(keep_alive);
+    timed_ = std::move(res.timed_body);
+    next_part_ = 0;
+    timed_keep_alive_ = keep_alive;
+    send_due_parts();
+  }
+
+  // Appends every part due by now to out_ (and the terminating chunk after the last), writes it,
+  // then waits for the next part.
+  void send_due_parts() {
+    if (server_.stopping()) return close();
+    const auto& parts = timed_->parts;
+    const TimePoint now = server_.clock().now();
+    while (next_part_ < parts.size() && parts[next_part_].due <= now) {
+      if (!parts[next_part_].bytes.empty()) append_chunk(out_, parts[next_part_].bytes);
+      ++next_part_;
+    }
+    const bool all_sent = next_part_ == parts.size();
+    if (all_sent && timed_->complete) out_.append(kLastChunk);
+    auto then = [this, all_sent] {
+      if (!all_sent) return wait_for_next_part();
+      const bool complete = timed_->complete;
+      timed_.reset();
+      if (!complete) return end_with(ConnectionFault::kClose);  // a cut stream
+      if (!timed_keep_alive_) return close();
+      read_header();
+    };
+    if (out_.empty()) return then();
+    write_out(std::move(then));
+  }
+
+  void wait_for_next_part() {
+    timer_.expires_at(timed_->parts[next_part_].due);
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->close();
+      self->send_due_parts();
+    });
   }
 
   template <typename Task>
@@ -472,6 +554,14 @@ class Session : public std::enable_shared_from_this<Session> {
         answer.reset();
       } else {
         server_.run_handler(*req, res, info());
+      }
+      if (res.timed_body && loop_can_send(res)) {
+        // The loop's timers send it; this thread is free at once.
+        asio::post(stream_.get_executor(), [self = shared_from_this(), head_only = req->method == "HEAD",
+                                            keep_alive, res = std::move(res)]() mutable {
+          self->start_timed_body(std::move(res), head_only, keep_alive);
+        });
+        return;
       }
       if (!answer_blocking(*req, res, keep_alive)) return;
       switch (read_next_blocking(req, keep_alive)) {
@@ -571,24 +661,44 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto timeout = server_.options().write_timeout;
     const auto& stopping = server_.stopping_flag();
     bool ok;
-    if (!res.body_writer) {
-      std::string out = format_head(res, res.body.size(), keep_alive);
-      if (req.method != "HEAD") out.append(res.body);
-      ok = send_all(fd, out, timeout, stopping);
-    } else {
+    if (res.body_writer) {
       const bool chunked = !res.declared_length.has_value();
       ok = send_all(fd, format_head(res, res.declared_length, keep_alive), timeout, stopping);
       if (ok) {
         SocketSink sink(fd, chunked, timeout, stopping);
         ok = res.body_writer(sink);
-        if (ok && chunked) ok = send_all(fd, "0\r\n\r\n", timeout, stopping);
+        if (ok && chunked) ok = send_all(fd, kLastChunk, timeout, stopping);
       }
+    } else if (res.timed_body) {
+      ok = send_all(fd, format_head(res, std::nullopt, keep_alive), timeout, stopping);
+      if (ok && req.method != "HEAD") ok = send_timed_body_blocking(fd, *res.timed_body);
+    } else {
+      std::string out = format_head(res, res.body.size(), keep_alive);
+      if (req.method != "HEAD") out.append(res.body);
+      ok = send_all(fd, out, timeout, stopping);
     }
     if (!ok || !keep_alive || server_.stopping()) {
       end_with(ConnectionFault::kClose);
       return false;
     }
     return true;
+  }
+
+  // On a worker thread: sends each part when due on the server's clock, then the terminating
+  // chunk. False when the connection failed, the server is stopping, or the body is not complete
+  // (the caller then ends the connection).
+  bool send_timed_body_blocking(int fd, const TimedBody& body) {
+    const auto timeout = server_.options().write_timeout;
+    const auto& stopping = server_.stopping_flag();
+    std::string frame;
+    for (const TimedPart& part : body.parts) {
+      if (!server_.wait_until(part.due)) return false;
+      if (part.bytes.empty()) continue;
+      frame.clear();
+      append_chunk(frame, part.bytes);
+      if (!send_all(fd, frame, timeout, stopping)) return false;
+    }
+    return body.complete && send_all(fd, kLastChunk, timeout, stopping);
   }
 
   void end_with(ConnectionFault fault) {
@@ -616,6 +726,10 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<Parser> parser_;
   std::string out_;  // the bytes of the write in flight
+  asio::steady_timer timer_;  // waits for a timed body's next part
+  std::optional<TimedBody> timed_;  // the timed body being sent from the loop
+  size_t next_part_ = 0;            // its first part not yet written
+  bool timed_keep_alive_ = false;
   std::array<char, 16 * 1024> scratch_{};
 };
 
@@ -701,6 +815,7 @@ HttpServer::HttpServer(HttpServerOptions options, Handler handler, QuickCheck qu
                                    std::move(on_error))) {}
 HttpServer::~HttpServer() { stop(); }
 Result<int> HttpServer::start() { return impl_->start(); }
+bool HttpServer::times_bodies_on_the_loop() const { return impl_->times_bodies_on_the_loop(); }
 void HttpServer::stop() { impl_->stop(); }
 bool HttpServer::stopping() const { return impl_->stopping(); }
 

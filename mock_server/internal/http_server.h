@@ -3,12 +3,18 @@
 //
 // Threading. One event loop (HttpServerOptions::io_threads loops, each on its own thread and with
 // its own connections) accepts connections, reads and parses requests and writes answers without
-// blocking. A request the
-// handler can answer at once (the caller's QuickCheck says so: a replayed recording with no
-// fault, no stream, no delay) is handled right there, so the hot path of a load test costs no
-// thread hand-off. Every other request (faults, delays, streams, record and spy) is handed with
-// its connection to a pool of worker threads, where the handler may sleep and write the body
-// piece by piece with blocking writes; the connection returns to the event loop afterwards.
+// blocking. A request the handler can answer at once (the caller's QuickCheck says so: a
+// replayed recording with no fault and no delay) is handled right there, so the hot path of a
+// load test costs no thread hand-off. Every other request (faults, delays, record and spy) is
+// handed with its connection to a pool of worker threads, where the handler may sleep and write
+// the body piece by piece with blocking writes; the connection returns to the event loop
+// afterwards.
+//
+// Timed bodies. A replayed stream is a TimedBody: parts with the times they are due. On the
+// system clock the event loop sends them with timers, so a stream that waits for its next chunk
+// holds no thread, and hundreds of streams cost one loop rather than hundreds of sleeping
+// workers. On any other clock (a FakeClock in tests) a worker sends them, waiting with
+// Clock::sleep_for, so a test's clock governs the timing.
 //
 // Socket-level faults: a handler sets HttpResponse::fault, and nothing is written; the
 // connection is closed with a TCP reset (SO_LINGER 0) or an orderly close with no bytes.
@@ -60,6 +66,20 @@ class BodySink {
   virtual bool write(std::string_view bytes) = 0;
 };
 
+// One part of a TimedBody: one chunk of a chunked body, to be sent at `due`.
+struct TimedPart {
+  TimePoint due;      // on HttpServerOptions::clock; a part already due goes at once
+  std::string bytes;  // not empty (an empty chunk would end the body)
+};
+
+// A chunked body sent in parts at given times (see "Timed bodies" above). Parts already due are
+// coalesced into one write.
+struct TimedBody {
+  std::vector<TimedPart> parts;  // in order of `due`
+  // False: after the last part the connection ends with no terminating chunk (a cut stream).
+  bool complete = true;
+};
+
 struct HttpResponse {
   int status = 200;
   HeaderFields headers;  // names as given; the transport adds Content-Length or
@@ -72,6 +92,8 @@ struct HttpResponse {
   // chunk), which is how a cut stream is sent.
   std::function<bool(BodySink&)> body_writer;
   std::optional<std::size_t> declared_length;
+  // When set (and body_writer is not), the body is these parts, chunked, each sent when due.
+  std::optional<TimedBody> timed_body;
   ConnectionFault fault = ConnectionFault::kNone;
 
   // Header names compare case-insensitively.
@@ -97,14 +119,17 @@ struct HttpServerOptions {
   std::chrono::milliseconds keep_alive_timeout{5000};  // idle time before a connection closes
   std::chrono::milliseconds read_timeout{5000};        // to receive the rest of a started request
   std::chrono::milliseconds write_timeout{5000};       // for the peer to take more bytes
-  Clock* clock = nullptr;  // stamps HttpRequest::received_at; null: the system clock
+  // Stamps HttpRequest::received_at and times TimedBody parts; null: the system clock.
+  Clock* clock = nullptr;
 };
 
 class HttpServer {
  public:
   using Handler = std::function<void(const HttpRequest&, HttpResponse&, const ConnectionInfo&)>;
-  // True when the handler answers this request without waiting (no sleep, no streamed body, no
-  // upstream call), so it may run on the event-loop thread. When in doubt, false.
+  // True when the handler answers this request without waiting (no sleep, no body_writer, no
+  // upstream call), so it may run on the event-loop thread; a TimedBody is allowed. When in
+  // doubt, false. Should the handler produce a body_writer after all, the answer is finished on
+  // a worker.
   using QuickCheck = std::function<bool(const HttpRequest&)>;
   // Fills the answer to a request the transport itself rejects (400 unreadable, 413 too large);
   // the status is already set.
@@ -118,6 +143,9 @@ class HttpServer {
   // Binds, listens and starts the threads; returns the bound port. Errors are kInvalidInput
   // naming the address.
   Result<int> start();
+  // True when TimedBody parts are sent by the event loop's timers (the clock is the system
+  // clock), false when a worker sends them waiting on the clock.
+  bool times_bodies_on_the_loop() const;
   // Stops accepting, ends idle connections, lets running handlers see stopping() and finish,
   // joins every thread. Idempotent.
   void stop();

@@ -731,6 +731,85 @@ TEST_F(MockTransport, CloseFaultEndsAKeptAliveConnectionWithoutBytes) {
   expect_fault_ends_a_kept_alive_connection(mock_.port(), "close", ReadEnd::kEof);
 }
 
+// ---- timed bodies (streams sent by the event loop's timers) -----------------------------------
+
+TEST(MockTransportTimedBody, StreamsAreServedWhileTheOnlyWorkerIsHeld) {
+  // One worker thread, held by a hang. A stream with its recorded timing still completes: its
+  // events are sent by the event loop's timers, not by a worker that sleeps between them.
+  auto options = MockServerFixture::replaying(kCassetteDir);
+  options.worker_threads = 1;
+  options.hang_limit_ms = 30'000;
+  options.time_scale = 1.0;
+  MockServerFixture mock(options);
+  ASSERT_TRUE(mock.start());
+
+  RawConnection held(mock.port());
+  ASSERT_TRUE(held.connected());
+  ASSERT_TRUE(held.send_all(http_post("/v1/chat/completions", kHelloRequest, "x-echoes-fault: hang\r\n")));
+  // Give the hang time to reach the worker.
+  std::this_thread::sleep_for(milliseconds(300));
+
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    RawConnection conn(mock.port());
+    ASSERT_TRUE(conn.connected());
+    ASSERT_TRUE(conn.send_all(http_post("/v1/chat/completions", with_stream(kParisRequest, false))));
+    RawResponse res = conn.read_response();
+    ASSERT_TRUE(res.complete) << res.problem;
+    EXPECT_EQ(res.status, 200);
+    EXPECT_TRUE(res.saw_last_chunk);
+    const auto events = sse_data(res.body);
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(events.back(), "[DONE]");
+  }
+  // The worker was still held all along: the hung request has had no answer.
+  held.set_receive_timeout(milliseconds(200));
+  EXPECT_STREQ(to_string(held.next()), to_string(ReadEnd::kTimeout));
+}
+
+TEST(MockTransportTimedBody, StopEndsAStreamWaitingForItsNextEvent) {
+  // Recorded offsets scaled 100x: the first event is due 18 s after the request.
+  auto options = MockServerFixture::replaying(kCassetteDir);
+  options.time_scale = 100.0;
+  MockServerFixture mock(options);
+  ASSERT_TRUE(mock.start());
+  RawConnection conn(mock.port());
+  ASSERT_TRUE(conn.connected());
+  ASSERT_TRUE(conn.send_all(http_post("/v1/chat/completions", with_stream(kParisRequest, false))));
+  ASSERT_STREQ(to_string(conn.next()), to_string(ReadEnd::kData)) << "the head of the answer";
+
+  const auto started = std::chrono::steady_clock::now();
+  mock.stop();
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  EXPECT_LT(elapsed, std::chrono::seconds(4))
+      << "stop() took " << std::chrono::duration_cast<milliseconds>(elapsed).count() << " ms";
+  // The connection ended without the terminating chunk.
+  conn.set_receive_timeout(kCloseWait);
+  RawResponse res = conn.read_response();
+  EXPECT_FALSE(res.complete);
+  EXPECT_FALSE(res.saw_last_chunk);
+  EXPECT_EQ(res.status, 200);
+  EXPECT_TRUE(sse_data(res.body).empty()) << res.body;
+}
+
+TEST(MockTransportTimedBody, ACutStreamSentByTheLoopEndsTheConnectionAfterItsLastEvent) {
+  auto options = MockServerFixture::replaying(kCassetteDir);
+  options.time_scale = 0.2;
+  MockServerFixture mock(options);
+  ASSERT_TRUE(mock.start());
+  RawConnection conn(mock.port());
+  ASSERT_TRUE(conn.connected());
+  ASSERT_TRUE(conn.send_all(http_post("/v1/chat/completions", with_stream(kParisRequest, false),
+                                      "x-echoes-fault: {\"kind\":\"stream_cut\",\"after_chunks\":2}\r\n")));
+  conn.set_receive_timeout(kCloseWait);
+  RawResponse res = conn.read_response();
+  EXPECT_FALSE(res.complete);
+  EXPECT_FALSE(res.saw_last_chunk);
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(sse_data(res.body).size(), 2u) << res.body;
+  EXPECT_STREQ(to_string(conn.next()), to_string(ReadEnd::kEof));
+}
+
 // ---- stopping --------------------------------------------------------------------------------
 
 TEST(MockTransportStop, StopReturnsPromptlyWithAnIdleKeepAliveConnectionOpen) {
