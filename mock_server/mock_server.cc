@@ -159,7 +159,8 @@ class MockServer::Impl {
 
  private:
   void handle(const HttpRequest& req, HttpResponse& res, const ConnectionInfo& connection);
-  // The HttpServer's QuickCheck: admin calls, and replayed answers known not to wait.
+  // The HttpServer's QuickCheck: admin calls other than journal listings, and replayed answers
+  // known not to wait.
   bool answers_at_once(const HttpRequest& req);
   void fill_transport_error(const HttpRequest& req, HttpResponse& res) const;
   void serve_api(const HttpRequest& req, HttpResponse& res, const ConnectionInfo& connection,
@@ -359,7 +360,14 @@ void MockServer::Impl::handle(const HttpRequest& req, HttpResponse& res,
 }
 
 bool MockServer::Impl::answers_at_once(const HttpRequest& req) {
-  if (req.path.starts_with("/__admin")) return true;
+  if (req.path.starts_with("/__admin")) {
+    // Listing the journal serialises up to --journal-size entries: a worker does that, so the
+    // loop's other connections do not wait for it.
+    const bool lists_journal = req.path == "/__admin/requests" ||
+                               req.path == "/__admin/requests/unmatched" ||
+                               req.path == "/__admin/requests/find";
+    return !lists_journal;
+  }
   if (options_.mode != ServerMode::kReplay || has_scenario_.load() ||
       req.has_header("x-echoes-fault")) {
     return false;
