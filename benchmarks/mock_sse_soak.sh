@@ -9,9 +9,10 @@
 #   benchmarks/mock_sse_soak.sh -- --seed 7      # arguments after -- go to echoes-mock
 #
 # It builds echoes-mock from the `release` preset (unless --echoes-bin) and the client
-# benchmarks/sse_soak.cc (C++ with cpp-httplib only), takes the first recorded streaming
-# POST /v1/chat/completions with status 200 and no faults from the cassettes, starts echoes-mock
-# on 127.0.0.1, runs the client against it and writes reports/bench/mock_sse_soak.json.
+# benchmarks/sse_soak.cc (C++ with header-only Boost.Asio/Beast: one event loop drives every
+# stream), takes the first recorded streaming POST /v1/chat/completions with status 200 and no
+# faults from the cassettes, starts echoes-mock on 127.0.0.1, runs the client against it and
+# writes reports/bench/mock_sse_soak.json.
 # The client samples the server's VmRSS from /proc/<pid>/status once a second. echoes-mock is
 # stopped on every exit path; every wait is bounded.
 set -euo pipefail
@@ -129,10 +130,9 @@ if [[ -f "$root/build/release/build.ninja" ]] && grep -q '^build echoes_sse_soak
   client=$(find "$root/build/release" -type f -name echoes_sse_soak -perm -u+x -print -quit)
 elif [[ ! -x "$client" || "$root/benchmarks/sse_soak.cc" -nt "$client" ]]; then
   log "compiling benchmarks/sse_soak.cc"
-  # shellcheck disable=SC2046  # pkg-config prints separate words on purpose
+  # Boost (libboost-dev) is header-only here: no include or library flags.
   g++ -std=c++20 -O2 -Wall -Wextra -Wpedantic -Wshadow -Wold-style-cast -Werror \
-    $(pkg-config --cflags cpp-httplib) "$root/benchmarks/sse_soak.cc" -o "$client" \
-    $(pkg-config --libs cpp-httplib) -pthread || die "compiling benchmarks/sse_soak.cc failed"
+    "$root/benchmarks/sse_soak.cc" -o "$client" -pthread || die "compiling benchmarks/sse_soak.cc failed"
 fi
 
 # ---------------------------------------------------------------------------------------------

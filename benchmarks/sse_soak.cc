@@ -7,26 +7,61 @@
 //
 // --body holds the exact request to POST (path: --path, default /v1/chat/completions); --offsets
 // holds one integer per line: the recorded offset in ms from the request of each `data:` event in
-// order, the last one being `data: [DONE]`. An event counts as arrived when its blank-line
-// terminator has been read; its lateness is (arrival - request start) - recorded offset.
-// Each stream's client loops (one request after another on a keep-alive connection) until the
-// duration has passed; the streams start staggered over at most a second so that they do not all
-// send their chunks in the same instant. Every wait is bounded: connect 5 s, read --read-timeout.
+// order, the last one being `data: [DONE]`. An event counts as arrived when the bytes holding its
+// blank-line terminator have been read and decoded from the response body; its lateness is
+// (arrival - request sent) - recorded offset, "sent" being when the request's write began.
+// Each stream loops (one request after another on its own keep-alive connection, TCP_NODELAY)
+// until the duration has passed; the streams start staggered over at most a second so that they do
+// not all send their chunks in the same instant. Every wait is bounded: connect 5 s, write 5 s,
+// each read --read-timeout (checked every 100 ms by one watchdog); a failed request counts the
+// stream failed (the first failure's text is reported), and the stream backs off 100 ms and
+// reconnects.
+//
+// Design: every stream is driven by ONE Boost.Asio io_context on one thread (Boost.Beast's HTTP
+// parser over plain sockets; the body is decoded into a per-stream buffer and fed to an
+// EventBoundaryCounter as it arrives). A client with a thread per stream puts hundreds of threads
+// on the machine, each woken for every event, whose CPU competes with the server's and whose own
+// scheduling is counted in the server's lateness, spread over hundreds of threads where it cannot
+// be seen. With one loop, the client's cost is one thread's, and it is reported (`client cpu`,
+// user+sys over the run) so that a run can be read against it; the delay the client adds is the
+// time its one thread takes to be scheduled and reach a ready socket. The sampler of the server's
+// RSS and the machine's steal is a separate thread that wakes once a second.
 //
 // Exit status: 0 when the run completed (targets are reported, not enforced), 2 for bad options,
-// 1 when no stream completed.
-#include <httplib.h>
+// 1 when no stream completed (or the host does not resolve).
+
+// Boost 1.74's Asio uses std::exchange without including <utility>; with GCC 12 in C++20 mode it
+// must come first. Beast's string_view is std::string_view.
+#include <utility>
+#define BOOST_BEAST_USE_STD_STRING_VIEW
+
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <mutex>
+#include <limits>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -36,6 +71,10 @@
 
 namespace {
 
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
 using SteadyClock = std::chrono::steady_clock;
 
 // Lateness is also reported per window of the run, to tell a steady server from a noisy machine.
@@ -189,78 +228,254 @@ struct StreamTotals {
   std::string first_failure;
 };
 
-struct RunState {
-  std::atomic<int> open_streams{0};
-  std::atomic<int> peak_open_streams{0};
-  std::atomic<bool> stop_sampling{false};
+// Bounds of every wait of a stream (the read timeout is --read-timeout), and the pause after a
+// failed request before reconnecting, so that a refusing server is not spun against.
+constexpr std::chrono::seconds kConnectTimeout{5};
+constexpr std::chrono::seconds kWriteTimeout{5};
+constexpr std::chrono::milliseconds kFailureBackoff{100};
+// How often the loop's watchdog checks the streams' deadlines: a wait may overrun its bound by
+// this much. One watchdog rather than a timer armed and cancelled per read keeps the per-event
+// work of the loop to the read itself.
+constexpr std::chrono::milliseconds kWatchdogPeriod{100};
+// Decoded body bytes taken per read; an SSE event of the recorded stream is far smaller.
+constexpr std::size_t kBodyBufferBytes = 16 * 1024;
+
+// What every stream of the run shares. Used on the loop thread only.
+struct RunContext {
+  const Options& options;
+  tcp::resolver::results_type endpoints;        // resolved once, before the run
+  http::request<http::string_body> request;     // sent unchanged by every stream
+  SteadyClock::time_point start;
+  SteadyClock::time_point end;                  // no request is sent at or after this
+  int open_streams = 0;                         // requests sent and not yet answered in full
+  int peak_open_streams = 0;
+  int stopped_streams = 0;                      // streams that will send nothing more
 };
 
-void run_stream_client(const Options& options, int index, SteadyClock::time_point start,
-                       SteadyClock::time_point end, RunState& state, StreamTotals& totals) {
-  // Stagger the first request over the recorded stream's length, capped at one second.
-  const std::int64_t spread_ms = std::clamp<std::int64_t>(options.offsets.back(), 1, 1000);
-  std::this_thread::sleep_until(start + std::chrono::milliseconds(spread_ms * index / options.streams));
+// The request every stream sends: --body POSTed to --path, keep-alive, asking for a stream.
+http::request<http::string_body> make_request(const Options& options) {
+  http::request<http::string_body> request{http::verb::post, options.path, 11};
+  request.set(http::field::host, options.host + ":" + std::to_string(options.port));
+  request.set(http::field::content_type, "application/json");
+  request.set(http::field::accept, "text/event-stream");
+  request.set(http::field::authorization, "Bearer sk-echoes-benchmark");
+  request.keep_alive(true);
+  request.body() = options.body;
+  request.prepare_payload();
+  return request;
+}
 
-  httplib::Client client(options.host, options.port);
-  client.set_keep_alive(true);
-  client.set_tcp_nodelay(true);
-  client.set_connection_timeout(5, 0);
-  client.set_read_timeout(options.read_timeout_s, 0);
-  client.set_write_timeout(5, 0);
+// One stream: a keep-alive connection on the run's io_context that sends the recorded request
+// again and again until the run's end, recording the lateness of every event into `totals`.
+// Contract: every member runs on the loop thread. Each asynchronous step has a deadline (connect
+// kConnectTimeout, write kWriteTimeout, each read --read-timeout) that expire_if_due() enforces
+// by closing the socket, which ends the step with an error; the back-off is a timer. No step
+// starts a request at or after `run.end`; once the stream will send nothing more it counts
+// itself in run.stopped_streams. The object must outlive io_context::run() (handlers hold it).
+class StreamClient {
+ public:
+  StreamClient(asio::io_context& io, RunContext& run, int index, StreamTotals& totals)
+      : run_(run), index_(index), totals_(totals), socket_(io), timer_(io) {}
+  StreamClient(const StreamClient&) = delete;
+  StreamClient& operator=(const StreamClient&) = delete;
 
-  while (SteadyClock::now() < end) {
-    EventBoundaryCounter counter;
-    std::size_t events = 0;
-    httplib::Request request;
-    request.method = "POST";
-    request.path = options.path;
-    request.body = options.body;
-    request.headers = {{"Content-Type", "application/json"},
-                       {"Accept", "text/event-stream"},
-                       {"Authorization", "Bearer sk-echoes-benchmark"}};
-    const SteadyClock::time_point sent = SteadyClock::now();
-    request.content_receiver = [&](const char* data, std::size_t length, std::uint64_t,
-                                   std::uint64_t) {
-      const double elapsed_ms =
-          std::chrono::duration<double, std::milli>(SteadyClock::now() - sent).count();
-      const int completed = counter.feed(std::string_view(data, length));
-      for (int i = 0; i < completed; ++i, ++events) {
-        if (events < options.offsets.size()) {
-          totals.lateness_ms.push_back(elapsed_ms - static_cast<double>(options.offsets[events]));
-          totals.window_of_event.push_back(static_cast<int>(
-              std::chrono::duration<double>(SteadyClock::now() - start).count() / kWindowSeconds));
+  // Schedules the first connection: streams start staggered over the recorded stream's length,
+  // capped at one second.
+  void begin() {
+    const Options& options = run_.options;
+    const std::int64_t spread_ms = std::clamp<std::int64_t>(options.offsets.back(), 1, 1000);
+    timer_.expires_at(run_.start + std::chrono::milliseconds(spread_ms * index_ / options.streams));
+    timer_.async_wait([this](beast::error_code) { connect(); });
+  }
+
+  // Called by the watchdog: closes the socket when the pending step has passed its deadline.
+  void expire_if_due(SteadyClock::time_point now) {
+    if (now < deadline_) return;
+    deadline_ = SteadyClock::time_point::max();
+    timed_out_ = true;
+    beast::error_code ignored;
+    socket_.close(ignored);
+  }
+
+ private:
+  void connect() {
+    if (SteadyClock::now() >= run_.end) return stop();
+    arm(kConnectTimeout);
+    asio::async_connect(socket_, run_.endpoints,
+                        [this](beast::error_code ec, const tcp::endpoint&) {
+                          if (ec) return fail("connect", ec);
+                          beast::error_code ignored;
+                          socket_.set_option(tcp::no_delay(true), ignored);
+                          send();
+                        });
+  }
+
+  // Sends the next request on the open connection, or closes it when the run has ended.
+  void send() {
+    if (SteadyClock::now() >= run_.end) {
+      close();
+      return stop();
+    }
+    parser_.emplace();
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    counter_ = EventBoundaryCounter();
+    events_ = 0;
+    open_ = true;
+    run_.peak_open_streams = std::max(run_.peak_open_streams, ++run_.open_streams);
+    arm(kWriteTimeout);
+    sent_ = SteadyClock::now();
+    http::async_write(socket_, run_.request, [this](beast::error_code ec, std::size_t) {
+      if (ec) return fail("write", ec);
+      arm(std::chrono::seconds(run_.options.read_timeout_s));
+      http::async_read_header(socket_, buffer_, *parser_,
+                              [this](beast::error_code read_ec, std::size_t) {
+                                on_header(read_ec);
+                              });
+    });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return fail("read", ec);
+    const unsigned status = parser_->get().result_int();
+    if (status != 200) return fail("status " + std::to_string(status));
+    if (parser_->is_done()) return on_response_end();
+    read_body();
+  }
+
+  void read_body() {
+    auto& body = parser_->get().body();
+    body.data = body_.data();
+    body.size = body_.size();
+    arm(std::chrono::seconds(run_.options.read_timeout_s));
+    http::async_read_some(socket_, buffer_, *parser_,
+                          [this](beast::error_code ec, std::size_t) { on_body(ec); });
+  }
+
+  // Counts the events the decoded bytes complete, stamping them with one clock reading.
+  void on_body(beast::error_code ec) {
+    const SteadyClock::time_point now = SteadyClock::now();
+    const std::size_t decoded = body_.size() - parser_->get().body().size;
+    if (decoded > 0) {
+      const std::vector<std::int64_t>& offsets = run_.options.offsets;
+      const double elapsed_ms = std::chrono::duration<double, std::milli>(now - sent_).count();
+      const int window = static_cast<int>(
+          std::chrono::duration<double>(now - run_.start).count() / kWindowSeconds);
+      const int completed = counter_.feed(std::string_view(body_.data(), decoded));
+      for (int i = 0; i < completed; ++i, ++events_) {
+        if (events_ < offsets.size()) {
+          totals_.lateness_ms.push_back(elapsed_ms - static_cast<double>(offsets[events_]));
+          totals_.window_of_event.push_back(window);
         }
       }
-      return true;
-    };
-
-    const int open = state.open_streams.fetch_add(1) + 1;
-    int peak = state.peak_open_streams.load();
-    while (open > peak && !state.peak_open_streams.compare_exchange_weak(peak, open)) {
     }
-    httplib::Response response;
-    httplib::Error error = httplib::Error::Success;
-    const bool sent_ok = client.send(request, response, error);
-    state.open_streams.fetch_sub(1);
-
-    if (!sent_ok || response.status != 200) {
-      ++totals.streams_failed;
-      if (totals.first_failure.empty()) {
-        totals.first_failure = sent_ok ? "status " + std::to_string(response.status)
-                                       : "transport error: " + httplib::to_string(error);
-      }
-      // Back off a little so a refusing server is not spun against.
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    } else if (events != options.offsets.size()) {
-      ++totals.streams_short_or_long;
-      if (totals.first_failure.empty()) {
-        totals.first_failure = "stream had " + std::to_string(events) + " events, recorded " +
-                               std::to_string(options.offsets.size());
-      }
-    } else {
-      ++totals.streams_completed;
-    }
+    if (ec == http::error::need_buffer) ec = {};  // the body buffer was filled: read on
+    if (ec) return fail("read", ec);
+    if (parser_->is_done()) return on_response_end();
+    read_body();
   }
+
+  // A status-200 response has ended: classify it, then send the next request.
+  void on_response_end() {
+    end_request();
+    const std::size_t recorded = run_.options.offsets.size();
+    if (events_ == recorded) {
+      ++totals_.streams_completed;
+    } else {
+      ++totals_.streams_short_or_long;
+      if (totals_.first_failure.empty()) {
+        totals_.first_failure = "stream had " + std::to_string(events_) + " events, recorded " +
+                                std::to_string(recorded);
+      }
+    }
+    if (parser_->get().keep_alive()) return send();
+    close();  // the server will not take another request on this connection
+    connect();
+  }
+
+  void fail(std::string_view step, beast::error_code ec) {
+    fail("transport error: " + std::string(step) + ": " +
+         (timed_out_ ? std::string("timed out") : ec.message()));
+  }
+
+  // The request failed: count it, drop the connection, back off, reconnect.
+  void fail(std::string text) {
+    end_request();
+    ++totals_.streams_failed;
+    if (totals_.first_failure.empty()) totals_.first_failure = std::move(text);
+    close();
+    timer_.expires_after(kFailureBackoff);
+    timer_.async_wait([this](beast::error_code) { connect(); });
+  }
+
+  void arm(SteadyClock::duration bound) { deadline_ = SteadyClock::now() + bound; }
+
+  void end_request() {
+    if (open_) --run_.open_streams;
+    open_ = false;
+  }
+
+  void close() {
+    beast::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    buffer_.clear();  // bytes of the old connection must not be parsed as the next response
+    deadline_ = SteadyClock::time_point::max();
+    timed_out_ = false;
+  }
+
+  void stop() {
+    deadline_ = SteadyClock::time_point::max();
+    ++run_.stopped_streams;
+  }
+
+  RunContext& run_;
+  const int index_;
+  StreamTotals& totals_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;  // the staggered start and the back-off
+  SteadyClock::time_point deadline_ = SteadyClock::time_point::max();  // of the pending step
+  bool timed_out_ = false;  // the watchdog closed the socket for the pending step
+  beast::flat_buffer buffer_;  // bytes read from the socket, not yet parsed
+  std::optional<http::response_parser<http::buffer_body>> parser_;
+  std::array<char, kBodyBufferBytes> body_{};  // decoded body bytes of one read
+  EventBoundaryCounter counter_;
+  std::size_t events_ = 0;  // events of the current response
+  SteadyClock::time_point sent_;
+  bool open_ = false;  // the current request is counted in run_.open_streams
+};
+
+// Every kWatchdogPeriod, expires the streams whose pending step has passed its deadline; stops
+// once every stream has stopped, so that io_context::run() can return.
+class Watchdog {
+ public:
+  Watchdog(asio::io_context& io, RunContext& run,
+           const std::vector<std::unique_ptr<StreamClient>>& clients)
+      : run_(run), clients_(clients), timer_(io) {}
+
+  void begin() {
+    timer_.expires_after(kWatchdogPeriod);
+    timer_.async_wait([this](beast::error_code) {
+      if (run_.stopped_streams >= static_cast<int>(clients_.size())) return;
+      const SteadyClock::time_point now = SteadyClock::now();
+      for (const auto& client : clients_) client->expire_if_due(now);
+      begin();
+    });
+  }
+
+ private:
+  RunContext& run_;
+  const std::vector<std::unique_ptr<StreamClient>>& clients_;
+  asio::steady_timer timer_;
+};
+
+// User plus system CPU seconds this process has used so far, all its threads.
+double process_cpu_seconds() {
+  rusage usage{};
+  if (::getrusage(RUSAGE_SELF, &usage) != 0) return 0.0;
+  const auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 double percentile(const std::vector<double>& sorted, double p) {
@@ -354,38 +569,59 @@ int main(int argc, char** argv) {
     return *error == "help" ? 0 : 2;
   }
 
-  RunState state;
+  asio::io_context io(1);
+  RunContext run{options, {}, make_request(options), {}, {}};
+  {
+    beast::error_code ec;
+    tcp::resolver resolver(io);
+    run.endpoints = resolver.resolve(options.host, std::to_string(options.port), ec);
+    if (ec) {
+      std::fprintf(stderr, "sse_soak: cannot resolve '%s': %s\n", options.host.c_str(),
+                   ec.message().c_str());
+      return 1;
+    }
+  }
+
+  std::atomic<bool> stop_sampling{false};
   std::vector<RssSample> rss;
+  const double cpu_at_start = process_cpu_seconds();
   const SteadyClock::time_point start = SteadyClock::now();
-  const SteadyClock::time_point end = start + std::chrono::seconds(options.duration_s);
+  run.start = start;
+  run.end = start + std::chrono::seconds(options.duration_s);
 
   std::thread sampler;
   if (options.server_pid > 0) {
     sampler = std::thread([&] {
-      while (!state.stop_sampling.load()) {
+      while (!stop_sampling.load()) {
         if (auto kib = read_rss_kib(options.server_pid)) {
           const double at = std::chrono::duration<double>(SteadyClock::now() - start).count();
           rss.push_back({at, *kib, read_loadavg_1m(), read_steal_ticks()});
         }
         // Sleep a second in short steps so that stopping is prompt.
-        for (int i = 0; i < 10 && !state.stop_sampling.load(); ++i) {
+        for (int i = 0; i < 10 && !stop_sampling.load(); ++i) {
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
       }
     });
   }
 
+  // Every stream on this thread's io_context; run() returns when the last one has stopped.
   std::vector<StreamTotals> totals(static_cast<std::size_t>(options.streams));
-  std::vector<std::thread> clients;
+  std::vector<std::unique_ptr<StreamClient>> clients;
   clients.reserve(totals.size());
   for (int i = 0; i < options.streams; ++i) {
-    clients.emplace_back(run_stream_client, std::cref(options), i, start, end, std::ref(state),
-                         std::ref(totals[static_cast<std::size_t>(i)]));
+    clients.push_back(
+        std::make_unique<StreamClient>(io, run, i, totals[static_cast<std::size_t>(i)]));
+    clients.back()->begin();
   }
-  for (auto& client : clients) client.join();
-  state.stop_sampling.store(true);
+  Watchdog watchdog(io, run, clients);
+  watchdog.begin();
+  io.run();
+  stop_sampling.store(true);
   if (sampler.joinable()) sampler.join();
   const double elapsed_s = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  const double client_cpu_cores =
+      elapsed_s > 0 ? (process_cpu_seconds() - cpu_at_start) / elapsed_s : 0.0;
 
   StreamTotals all;
   std::vector<std::vector<double>> lateness_by_window;
@@ -436,13 +672,15 @@ int main(int argc, char** argv) {
               options.offsets.size());
   std::printf("streams: %ld complete, %ld with a different event count, %ld failed; peak open %d\n",
               all.streams_completed, all.streams_short_or_long, all.streams_failed,
-              state.peak_open_streams.load());
+              run.peak_open_streams);
   if (!all.first_failure.empty()) std::printf("first problem: %s\n", all.first_failure.c_str());
   std::printf("event lateness (ms, arrival - recorded offset, %zu events): p50 %.2f  p99 %.2f  "
               "p99.9 %.2f  max %.2f  min %.2f\n",
               all.lateness_ms.size(), p50, p99, p999, worst, earliest);
   std::printf("p99 lateness per %.0f s window: best %.2f ms, worst %.2f ms (%zu windows)\n",
               kWindowSeconds, best_window_p99, worst_window_p99, lateness_by_window.size());
+  std::printf("client cpu: %.2f cores (user+sys of this client over the run, one event-loop "
+              "thread)\n", client_cpu_cores);
   if (options.server_pid > 0 && !rss.empty()) {
     double worst_steal = 0.0;
     double p99_quiet_windows = 0.0;
@@ -485,12 +723,13 @@ int main(int argc, char** argv) {
                  "  \"recorded_stream_ms\": %lld,\n"
                  "  \"streams_completed\": %ld,\n  \"streams_wrong_event_count\": %ld,\n"
                  "  \"streams_failed\": %ld,\n  \"peak_open_streams\": %d,\n"
+                 "  \"client_cpu_cores\": %.3f,\n"
                  "  \"lateness_ms\": {\"events\": %zu, \"p50\": %.3f, \"p99\": %.3f, "
                  "\"p999\": %.3f, \"max\": %.3f, \"min\": %.3f},\n",
                  options.streams, elapsed_s, options.offsets.size(),
                  static_cast<long long>(options.offsets.back()), all.streams_completed,
-                 all.streams_short_or_long, all.streams_failed, state.peak_open_streams.load(),
-                 all.lateness_ms.size(), p50, p99, p999, worst, earliest);
+                 all.streams_short_or_long, all.streams_failed, run.peak_open_streams,
+                 client_cpu_cores, all.lateness_ms.size(), p50, p99, p999, worst, earliest);
     std::fprintf(out, "  \"rss_kib\": {\"first\": %ld, \"last\": %ld, \"peak\": %ld, "
                       "\"early_median\": %ld, \"late_median\": %ld, \"growth\": %.4f, "
                       "\"slope_second_half_kib_per_min\": %.1f, \"samples\": [",
@@ -523,5 +762,9 @@ int main(int argc, char** argv) {
                  options.max_rss_growth, memory_met ? "true" : "false");
     std::fclose(out);
   }
-  return all.streams_completed > 0 ? 0 : 1;
+  if (all.streams_completed == 0) {
+    std::fprintf(stderr, "sse_soak: no stream completed\n");
+    return 1;
+  }
+  return 0;
 }
