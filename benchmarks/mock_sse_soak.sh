@@ -9,11 +9,11 @@
 #   benchmarks/mock_sse_soak.sh -- --seed 7      # arguments after -- go to echoes-mock
 #
 # It builds echoes-mock from the `release` preset (unless --echoes-bin) and the client
-# benchmarks/sse_soak.cc (C++ with header-only Boost.Asio/Beast: one event loop drives every
-# stream), takes the first recorded streaming POST /v1/chat/completions with status 200 and no
+# benchmarks/sse_soak.cc (C++ with header-only Boost.Asio/Beast: --client-threads event loops,
+# default one, drive the streams), takes the first recorded streaming POST /v1/chat/completions with status 200 and no
 # faults from the cassettes, starts echoes-mock on 127.0.0.1, runs the client against it and
 # writes reports/bench/mock_sse_soak.json.
-# The client samples the server's VmRSS from /proc/<pid>/status once a second. echoes-mock is
+# The client samples the server's VmRSS and CPU time from /proc/<pid> once a second. echoes-mock is
 # stopped on every exit path; every wait is bounded.
 set -euo pipefail
 
@@ -23,6 +23,7 @@ usage: benchmarks/mock_sse_soak.sh [options] [-- echoes-mock arguments]
   --streams N        concurrent streams (default 256)
   --duration S       seconds of the soak (default 30; the target is stated for 300)
   --read-timeout S   client read timeout per stream (default 10)
+  --client-threads N the client's event loops, a thread each (default 1)
   --deadline-ms X    p99 lateness target in ms (default 5)
   --echoes-bin PATH  use this echoes-mock binary instead of building the release preset
   --cassettes DIR    cassette folder for echoes-mock (default fixtures/cassettes)
@@ -33,6 +34,7 @@ EOF
 }
 
 streams=256
+client_threads=1
 duration=30
 read_timeout=10
 deadline_ms=5
@@ -50,6 +52,7 @@ need_value() { [[ $# -ge 2 && -n "$2" ]] || { echo "mock_sse_soak: $1 needs a va
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --streams) need_number "$@"; streams=$2; shift 2 ;;
+    --client-threads) need_number "$@"; client_threads=$2; shift 2 ;;
     --duration) need_number "$1" "${2%s}"; duration=${2%s}; shift 2 ;;
     --read-timeout) need_number "$1" "${2%s}"; read_timeout=${2%s}; shift 2 ;;
     --deadline-ms) need_value "$@"; deadline_ms=$2; shift 2 ;;
@@ -218,7 +221,8 @@ done
 log "soaking: $streams streams for $duration s (load $(cut -d' ' -f1-3 /proc/loadavg))"
 # In the background and waited for, so that a signal to this script runs the trap at once.
 timeout $((duration + read_timeout + 60)) "$client" --port "$port" --body "$work/request.json" \
-  --offsets "$work/offsets.txt" --streams "$streams" --duration "$duration" \
+  --offsets "$work/offsets.txt" --streams "$streams" --client-threads "$client_threads" \
+  --duration "$duration" \
   --read-timeout "$read_timeout" --deadline-ms "$deadline_ms" --server-pid "$echoes_pid" \
   --json "$output" &
 client_pid=$!

@@ -17,14 +17,17 @@
 // stream failed (the first failure's text is reported), and the stream backs off 100 ms and
 // reconnects.
 //
-// Design: every stream is driven by ONE Boost.Asio io_context on one thread (Boost.Beast's HTTP
+// Design: the streams are driven by Boost.Asio event loops, one io_context per thread
+// (--client-threads, default 1; stream i runs on loop i mod N) (Boost.Beast's HTTP
 // parser over plain sockets; the body is decoded into a per-stream buffer and fed to an
 // EventBoundaryCounter as it arrives). A client with a thread per stream puts hundreds of threads
 // on the machine, each woken for every event, whose CPU competes with the server's and whose own
 // scheduling is counted in the server's lateness, spread over hundreds of threads where it cannot
 // be seen. With one loop, the client's cost is one thread's, and it is reported (`client cpu`,
 // user+sys over the run) so that a run can be read against it; the delay the client adds is the
-// time its one thread takes to be scheduled and reach a ready socket. The sampler of the server's
+// time its one thread takes to be scheduled and reach a ready socket. More loops spread that over
+// the cores, each wake-up serving fewer sockets, at the cost of more threads competing with the
+// server. The sampler of the server's
 // RSS and the machine's steal is a separate thread that wakes once a second.
 //
 // Exit status: 0 when the run completed (targets are reported, not enforced), 2 for bad options,
@@ -87,6 +90,7 @@ struct Options {
   std::string body;                   // request body bytes
   std::vector<std::int64_t> offsets;  // recorded offset of each event, [DONE] last
   int streams = 256;
+  int client_threads = 1;             // event loops of the client, a thread each
   int duration_s = 30;
   int read_timeout_s = 10;
   long server_pid = 0;                // 0: no memory sampling
@@ -138,6 +142,8 @@ std::optional<std::string> parse_options(int argc, char** argv, Options& options
       return "flag " + std::string(flag) + " is unknown or needs a non-negative integer";
     } else if (flag == "--port") {
       options.port = static_cast<int>(number);
+    } else if (flag == "--client-threads") {
+      options.client_threads = static_cast<int>(number);
     } else if (flag == "--streams") {
       options.streams = static_cast<int>(number);
     } else if (flag == "--duration") {
@@ -152,6 +158,9 @@ std::optional<std::string> parse_options(int argc, char** argv, Options& options
   }
   if (options.port <= 0 || options.port > 65535) return std::string("--port is required (1-65535)");
   if (options.streams <= 0 || options.streams > 4096) return std::string("--streams must be 1-4096");
+  if (options.client_threads <= 0 || options.client_threads > 64) {
+    return std::string("--client-threads must be 1-64");
+  }
   if (options.duration_s <= 0) return std::string("--duration must be positive");
   if (options.read_timeout_s <= 0) return std::string("--read-timeout must be positive");
   auto body = read_file(body_file);
@@ -492,6 +501,7 @@ struct RssSample {
   long kib;
   double loadavg_1m;  // the machine's load at the time, to read the run against
   long long steal_ticks;  // the machine's steal time so far (see read_steal_ticks)
+  long long server_cpu_ticks;  // the server's user+sys time so far (see read_cpu_ticks)
 };
 
 double read_loadavg_1m() {
@@ -513,8 +523,29 @@ long long read_steal_ticks() {
   return steal;
 }
 
-// Cores stolen on average between the first and the last sample in [from_s, to_s).
-double steal_cores(const std::vector<RssSample>& samples, double from_s, double to_s) {
+// User plus system clock ticks process `pid` has used (fields 14 and 15 of /proc/<pid>/stat),
+// or -1 when the process is gone.
+long long read_cpu_ticks(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  std::getline(in, text);
+  const std::size_t paren = text.rfind(')');  // the command name may hold spaces
+  if (paren == std::string::npos) return -1;
+  std::istringstream fields(text.substr(paren + 1));
+  std::string field;
+  long long utime = 0;
+  long long stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::atoll(field.c_str());
+    if (i == 15) stime = std::atoll(field.c_str());
+  }
+  return utime + stime;
+}
+
+// Cores used on average by the ticks `field` counts, between the first and the last sample in
+// [from_s, to_s).
+double cores_of(const std::vector<RssSample>& samples, long long RssSample::*field, double from_s,
+                double to_s) {
   const RssSample* first = nullptr;
   const RssSample* last = nullptr;
   for (const auto& s : samples) {
@@ -524,8 +555,13 @@ double steal_cores(const std::vector<RssSample>& samples, double from_s, double 
   }
   if (first == nullptr || last == first || last->at_s <= first->at_s) return 0.0;
   const double ticks_per_s = static_cast<double>(::sysconf(_SC_CLK_TCK));
-  return static_cast<double>(last->steal_ticks - first->steal_ticks) / ticks_per_s /
+  return static_cast<double>(last->*field - first->*field) / ticks_per_s /
          (last->at_s - first->at_s);
+}
+
+// Cores stolen on average between the first and the last sample in [from_s, to_s).
+double steal_cores(const std::vector<RssSample>& samples, double from_s, double to_s) {
+  return cores_of(samples, &RssSample::steal_ticks, from_s, to_s);
 }
 
 // Median RSS of the samples whose time lies in [from_s, to_s).
@@ -565,16 +601,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: sse_soak --port N --body FILE --offsets FILE [--streams 256] "
                  "[--duration 30] [--server-pid PID] [--json FILE] [--host 127.0.0.1] "
-                 "[--path /v1/chat/completions] [--read-timeout 10] [--deadline-ms 5]\n");
+                 "[--path /v1/chat/completions] [--read-timeout 10] [--deadline-ms 5] "
+                 "[--client-threads 1]\n");
     return *error == "help" ? 0 : 2;
   }
 
-  asio::io_context io(1);
-  RunContext run{options, {}, make_request(options), {}, {}};
+  tcp::resolver::results_type endpoints;
   {
+    asio::io_context resolving(1);
     beast::error_code ec;
-    tcp::resolver resolver(io);
-    run.endpoints = resolver.resolve(options.host, std::to_string(options.port), ec);
+    tcp::resolver resolver(resolving);
+    endpoints = resolver.resolve(options.host, std::to_string(options.port), ec);
     if (ec) {
       std::fprintf(stderr, "sse_soak: cannot resolve '%s': %s\n", options.host.c_str(),
                    ec.message().c_str());
@@ -586,8 +623,7 @@ int main(int argc, char** argv) {
   std::vector<RssSample> rss;
   const double cpu_at_start = process_cpu_seconds();
   const SteadyClock::time_point start = SteadyClock::now();
-  run.start = start;
-  run.end = start + std::chrono::seconds(options.duration_s);
+  const SteadyClock::time_point end = start + std::chrono::seconds(options.duration_s);
 
   std::thread sampler;
   if (options.server_pid > 0) {
@@ -595,7 +631,8 @@ int main(int argc, char** argv) {
       while (!stop_sampling.load()) {
         if (auto kib = read_rss_kib(options.server_pid)) {
           const double at = std::chrono::duration<double>(SteadyClock::now() - start).count();
-          rss.push_back({at, *kib, read_loadavg_1m(), read_steal_ticks()});
+          rss.push_back({at, *kib, read_loadavg_1m(), read_steal_ticks(),
+                         read_cpu_ticks(options.server_pid)});
         }
         // Sleep a second in short steps so that stopping is prompt.
         for (int i = 0; i < 10 && !stop_sampling.load(); ++i) {
@@ -605,18 +642,40 @@ int main(int argc, char** argv) {
     });
   }
 
-  // Every stream on this thread's io_context; run() returns when the last one has stopped.
-  std::vector<StreamTotals> totals(static_cast<std::size_t>(options.streams));
-  std::vector<std::unique_ptr<StreamClient>> clients;
-  clients.reserve(totals.size());
-  for (int i = 0; i < options.streams; ++i) {
-    clients.push_back(
-        std::make_unique<StreamClient>(io, run, i, totals[static_cast<std::size_t>(i)]));
-    clients.back()->begin();
+  // One event loop per client thread, each with its share of the streams (stream i on loop
+  // i mod N) and its own watchdog; each loop's run() returns when its last stream has stopped.
+  struct Loop {
+    explicit Loop(RunContext context) : run(std::move(context)) {}
+    asio::io_context io{1};
+    RunContext run;
+    std::vector<std::unique_ptr<StreamClient>> clients;
+    std::unique_ptr<Watchdog> watchdog;
+  };
+  std::vector<std::unique_ptr<Loop>> loops;
+  for (int t = 0; t < options.client_threads; ++t) {
+    loops.push_back(std::make_unique<Loop>(RunContext{options, endpoints, make_request(options), start, end}));
   }
-  Watchdog watchdog(io, run, clients);
-  watchdog.begin();
-  io.run();
+  std::vector<StreamTotals> totals(static_cast<std::size_t>(options.streams));
+  for (int i = 0; i < options.streams; ++i) {
+    Loop& loop = *loops[static_cast<std::size_t>(i % options.client_threads)];
+    loop.clients.push_back(
+        std::make_unique<StreamClient>(loop.io, loop.run, i, totals[static_cast<std::size_t>(i)]));
+    loop.clients.back()->begin();
+  }
+  std::vector<std::thread> loop_threads;
+  for (auto& loop : loops) {
+    loop->watchdog = std::make_unique<Watchdog>(loop->io, loop->run, loop->clients);
+    loop->watchdog->begin();
+  }
+  for (size_t t = 1; t < loops.size(); ++t) {
+    loop_threads.emplace_back([&loop = *loops[t]] { loop.io.run(); });
+  }
+  loops.front()->io.run();
+  for (std::thread& thread : loop_threads) thread.join();
+  // Streams of different loops are open at once: their peaks add up to at most the true peak's
+  // bound, the stream count.
+  int peak_open_streams = 0;
+  for (const auto& loop : loops) peak_open_streams += loop->run.peak_open_streams;
   stop_sampling.store(true);
   if (sampler.joinable()) sampler.join();
   const double elapsed_s = std::chrono::duration<double>(SteadyClock::now() - start).count();
@@ -672,15 +731,16 @@ int main(int argc, char** argv) {
               options.offsets.size());
   std::printf("streams: %ld complete, %ld with a different event count, %ld failed; peak open %d\n",
               all.streams_completed, all.streams_short_or_long, all.streams_failed,
-              run.peak_open_streams);
+              peak_open_streams);
   if (!all.first_failure.empty()) std::printf("first problem: %s\n", all.first_failure.c_str());
   std::printf("event lateness (ms, arrival - recorded offset, %zu events): p50 %.2f  p99 %.2f  "
               "p99.9 %.2f  max %.2f  min %.2f\n",
               all.lateness_ms.size(), p50, p99, p999, worst, earliest);
   std::printf("p99 lateness per %.0f s window: best %.2f ms, worst %.2f ms (%zu windows)\n",
               kWindowSeconds, best_window_p99, worst_window_p99, lateness_by_window.size());
-  std::printf("client cpu: %.2f cores (user+sys of this client over the run, one event-loop "
-              "thread)\n", client_cpu_cores);
+  std::printf("client cpu: %.2f cores (user+sys of this client over the run, %d event-loop "
+              "thread%s)\n", client_cpu_cores, options.client_threads,
+              options.client_threads == 1 ? "" : "s");
   if (options.server_pid > 0 && !rss.empty()) {
     double worst_steal = 0.0;
     double p99_quiet_windows = 0.0;
@@ -697,6 +757,8 @@ int main(int argc, char** argv) {
                 "in the windows with under 0.05 cores stolen: %.2f ms (%zu events)\n",
                 steal_cores(rss, 0.0, elapsed_s + 1), kWindowSeconds, worst_steal,
                 p99_quiet_windows, quiet.size());
+    std::printf("server cpu: %.2f cores (user+sys of the server over the run)\n",
+                cores_of(rss, &RssSample::server_cpu_ticks, 0.0, elapsed_s + 1));
   }
   if (options.server_pid > 0) {
     std::printf("server RSS (KiB): first %ld  last %ld  peak %ld; median 2nd fifth %ld, last fifth "
@@ -723,13 +785,16 @@ int main(int argc, char** argv) {
                  "  \"recorded_stream_ms\": %lld,\n"
                  "  \"streams_completed\": %ld,\n  \"streams_wrong_event_count\": %ld,\n"
                  "  \"streams_failed\": %ld,\n  \"peak_open_streams\": %d,\n"
-                 "  \"client_cpu_cores\": %.3f,\n"
+                 "  \"client_threads\": %d,\n  \"client_cpu_cores\": %.3f,\n"
+                 "  \"server_cpu_cores\": %.3f,\n"
                  "  \"lateness_ms\": {\"events\": %zu, \"p50\": %.3f, \"p99\": %.3f, "
                  "\"p999\": %.3f, \"max\": %.3f, \"min\": %.3f},\n",
                  options.streams, elapsed_s, options.offsets.size(),
                  static_cast<long long>(options.offsets.back()), all.streams_completed,
-                 all.streams_short_or_long, all.streams_failed, run.peak_open_streams,
-                 client_cpu_cores, all.lateness_ms.size(), p50, p99, p999, worst, earliest);
+                 all.streams_short_or_long, all.streams_failed, peak_open_streams,
+                 options.client_threads, client_cpu_cores,
+                 cores_of(rss, &RssSample::server_cpu_ticks, 0.0, elapsed_s + 1),
+                 all.lateness_ms.size(), p50, p99, p999, worst, earliest);
     std::fprintf(out, "  \"rss_kib\": {\"first\": %ld, \"last\": %ld, \"peak\": %ld, "
                       "\"early_median\": %ld, \"late_median\": %ld, \"growth\": %.4f, "
                       "\"slope_second_half_kib_per_min\": %.1f, \"samples\": [",
