@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace echoes::mock {
 
 void MockMetrics::observe(const std::string& route, int status, const std::string& fault,
@@ -16,6 +18,15 @@ void MockMetrics::observe(const std::string& route, int status, const std::strin
   latency_sum_seconds_[route] += seconds;
 }
 
+void MockMetrics::observe_event_lateness(Duration late) {
+  const double seconds = std::max(0.0, std::chrono::duration<double>(late).count());
+  size_t i = 0;
+  while (i < kLatenessBounds.size() && seconds > kLatenessBounds[i]) ++i;
+  std::lock_guard lock(mutex_);
+  ++lateness_buckets_[i];
+  lateness_sum_seconds_ += seconds;
+}
+
 std::uint64_t MockMetrics::count(const std::string& route, int status,
                                  const std::string& fault) const {
   std::lock_guard lock(mutex_);
@@ -28,6 +39,8 @@ void MockMetrics::reset() {
   requests_.clear();
   buckets_.clear();
   latency_sum_seconds_.clear();
+  lateness_buckets_.fill(0);
+  lateness_sum_seconds_ = 0.0;
 }
 
 std::string MockMetrics::render_prometheus() const {
@@ -57,6 +70,20 @@ std::string MockMetrics::render_prometheus() const {
     out += fmt::format("echoes_mock_request_duration_seconds_count{{route=\"{}\"}} {}\n", route,
                        cumulative);
   }
+  out += "# HELP echoes_mock_stream_event_lateness_seconds How long after its recorded (scaled) "
+         "offset each replayed stream event was written.\n";
+  out += "# TYPE echoes_mock_stream_event_lateness_seconds histogram\n";
+  std::uint64_t cumulative = 0;
+  for (size_t i = 0; i < kLatenessBounds.size(); ++i) {
+    cumulative += lateness_buckets_[i];
+    out += fmt::format("echoes_mock_stream_event_lateness_seconds_bucket{{le=\"{}\"}} {}\n",
+                       kLatenessBounds[i], cumulative);
+  }
+  cumulative += lateness_buckets_[kLatenessBounds.size()];
+  out += fmt::format("echoes_mock_stream_event_lateness_seconds_bucket{{le=\"+Inf\"}} {}\n",
+                     cumulative);
+  out += fmt::format("echoes_mock_stream_event_lateness_seconds_sum {}\n", lateness_sum_seconds_);
+  out += fmt::format("echoes_mock_stream_event_lateness_seconds_count {}\n", cumulative);
   return out;
 }
 

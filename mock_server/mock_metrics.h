@@ -4,6 +4,7 @@
 //   metrics.observe("/v1/chat/completions", 200, "", std::chrono::milliseconds(3));
 //   std::string text = metrics.render_prometheus();
 //   // echoes_mock_requests_total{route="/v1/chat/completions",status="200",fault="none"} 1
+//   metrics.observe_event_lateness(std::chrono::microseconds(300));  // a stream event sent late
 #pragma once
 
 #include <array>
@@ -24,8 +25,15 @@ class MockMetrics {
                                                            0.025,  0.05,  0.1,    0.25,  0.5,
                                                            1.0,    2.5};
 
+  // Upper bounds of the stream event lateness buckets, in seconds (+Inf is implicit): fine around
+  // the 5 ms that a replayed event may be late at p99.
+  static constexpr std::array<double, 13> kLatenessBounds = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1};
+
   // `fault` is "" for none. Thread-safe.
   void observe(const std::string& route, int status, const std::string& fault, Duration latency);
+  // How long after its recorded time (scaled) a replayed stream event was written. Thread-safe.
+  void observe_event_lateness(Duration late);
   std::string render_prometheus() const;
   void reset();
   // Requests counted for this label set (for tests).
@@ -36,6 +44,8 @@ class MockMetrics {
   std::map<std::tuple<std::string, int, std::string>, std::uint64_t> requests_;
   std::map<std::string, std::array<std::uint64_t, kBucketBounds.size() + 1>> buckets_;  // per route
   std::map<std::string, double> latency_sum_seconds_;
+  std::array<std::uint64_t, kLatenessBounds.size() + 1> lateness_buckets_{};
+  double lateness_sum_seconds_ = 0.0;
 };
 
 }  // namespace echoes::mock

@@ -294,6 +294,7 @@ Status MockServer::Impl::start() {
   http.worker_threads = options_.worker_threads;
   http.max_body_bytes = options_.max_body_bytes;
   http.clock = &clock_;
+  http.on_timed_part = [this](Duration late) { metrics_.observe_event_lateness(late); };
   server_ = std::make_unique<internal::HttpServer>(
       http,
       [this](const HttpRequest& req, HttpResponse& res, const ConnectionInfo& connection) {

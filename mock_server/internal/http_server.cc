@@ -244,6 +244,10 @@ class HttpServer::Impl {
   bool times_bodies_on_the_loop() const { return dynamic_cast<SystemClock*>(&clock()) != nullptr; }
   // On a worker thread: waits on the server's clock until `due`, in steps so that stop() is seen.
   // False when the server is stopping.
+  // Reports a timed part whose write begins at `now` (see HttpServerOptions::on_timed_part).
+  void note_timed_part(TimePoint due, TimePoint now) const {
+    if (options_.on_timed_part) options_.on_timed_part(std::max(Duration::zero(), Duration(now - due)));
+  }
   bool wait_until(TimePoint due) const {
     Clock& time = clock();
     for (TimePoint now = time.now(); now < due; now = time.now()) {
@@ -508,6 +512,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto& parts = timed_->parts;
     const TimePoint now = server_.clock().now();
     while (next_part_ < parts.size() && parts[next_part_].due <= now) {
+      server_.note_timed_part(parts[next_part_].due, now);
       if (!parts[next_part_].bytes.empty()) append_chunk(out_, parts[next_part_].bytes);
       ++next_part_;
     }
@@ -693,6 +698,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string frame;
     for (const TimedPart& part : body.parts) {
       if (!server_.wait_until(part.due)) return false;
+      server_.note_timed_part(part.due, server_.clock().now());
       if (part.bytes.empty()) continue;
       frame.clear();
       append_chunk(frame, part.bytes);

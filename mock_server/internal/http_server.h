@@ -121,6 +121,10 @@ struct HttpServerOptions {
   std::chrono::milliseconds write_timeout{5000};       // for the peer to take more bytes
   // Stamps HttpRequest::received_at and times TimedBody parts; null: the system clock.
   Clock* clock = nullptr;
+  // When set, called for every TimedBody part as its write begins, with how far past its due time
+  // that is (zero when on time); on the loop or a worker thread, so it must be cheap and
+  // thread-safe.
+  std::function<void(Duration late)> on_timed_part;
 };
 
 class HttpServer {

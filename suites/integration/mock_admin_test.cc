@@ -147,6 +147,33 @@ TEST_F(MockAdminTest, MetricsAreInPrometheusFormat) {
   EXPECT_NE(reply.body.find("# TYPE echoes_mock_request_duration_seconds histogram"), std::string::npos);
 }
 
+TEST_F(MockAdminTest, MetricsCountEveryStreamEventInTheLatenessHistogram) {
+  // Two replayed streams: the recorded one (5 events + [DONE]) and one synthesised from a plain
+  // recording. Every event written is one observation of how late it was.
+  HttpReply recorded = mock_.post_json("/v1/chat/completions", with_stream(kParisRequest, false));
+  HttpReply synthesised = mock_.post_json("/v1/chat/completions", with_stream(kHelloRequest, false));
+  ASSERT_EQ(recorded.status, 200);
+  ASSERT_EQ(synthesised.status, 200);
+  const size_t events = sse_data(recorded.body).size() + sse_data(synthesised.body).size();
+  ASSERT_GE(events, 4u);
+  HttpReply reply = admin_get("/__admin/metrics");
+  ASSERT_EQ(reply.status, 200);
+  EXPECT_NE(reply.body.find("# TYPE echoes_mock_stream_event_lateness_seconds histogram"),
+            std::string::npos);
+  EXPECT_NE(reply.body.find("echoes_mock_stream_event_lateness_seconds_count " + std::to_string(events) + "\n"),
+            std::string::npos)
+      << reply.body;
+  EXPECT_NE(reply.body.find(R"(echoes_mock_stream_event_lateness_seconds_bucket{le="+Inf"} )" +
+                            std::to_string(events) + "\n"),
+            std::string::npos)
+      << reply.body;
+  // A plain answer is no stream event.
+  mock_.post_json("/v1/chat/completions", kHelloRequest);
+  ASSERT_EQ(admin_post("/__admin/reset", "{}").status, 200);
+  EXPECT_NE(admin_get("/__admin/metrics").body.find("echoes_mock_stream_event_lateness_seconds_count 0\n"),
+            std::string::npos);
+}
+
 TEST_F(MockAdminTest, ResetClearsJournalAndSequences) {
   mock_.post_json("/v1/chat/completions", kCountRequest);
   ASSERT_EQ(admin_post("/__admin/reset", "{}").status, 200);

@@ -251,6 +251,16 @@ TEST(MockInjectedClockTest, LatencyAndStreamTimingRunOnTheInjectedClock) {
   EXPECT_EQ(stream.status, 200);
   EXPECT_EQ(sse_data(stream.body).back(), "[DONE]");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  // On the injected clock every event is written exactly when due: all in the first lateness
+  // bucket (at most 0.1 ms late).
+  const std::string events = std::to_string(sse_data(stream.body).size());
+  const std::string metrics = mock.get("/__admin/metrics").body;
+  EXPECT_NE(metrics.find(R"(echoes_mock_stream_event_lateness_seconds_bucket{le="0.0001"} )" + events + "\n"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("echoes_mock_stream_event_lateness_seconds_count " + events + "\n"),
+            std::string::npos)
+      << metrics;
 }
 
 }  // namespace
