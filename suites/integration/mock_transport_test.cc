@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -767,47 +768,56 @@ TEST(MockTransportTimedBody, StreamsAreServedWhileTheOnlyWorkerIsHeld) {
   EXPECT_STREQ(to_string(held.next()), to_string(ReadEnd::kTimeout));
 }
 
-TEST(MockTransportTimedBody, StopEndsAStreamWaitingForItsNextEvent) {
+// A replaying mock whose recorded offsets are scaled, asked for the recorded stream on a new
+// connection.
+class MockTransportTimedStream : public ::testing::Test {
+ protected:
+  // Call as ASSERT_NO_FATAL_FAILURE(request_stream(...)).
+  void request_stream(double time_scale, const std::string& extra_headers = "") {
+    auto options = MockServerFixture::replaying(kCassetteDir);
+    options.time_scale = time_scale;
+    mock_ = std::make_unique<MockServerFixture>(options);
+    ASSERT_TRUE(mock_->start());
+    conn_ = std::make_unique<RawConnection>(mock_->port());
+    ASSERT_TRUE(conn_->connected());
+    ASSERT_TRUE(conn_->send_all(
+        http_post("/v1/chat/completions", with_stream(kParisRequest, false), extra_headers)));
+  }
+
+  // Reads the answer, which must be a 200 stream the server ended before its terminating chunk.
+  RawResponse read_unfinished_stream() {
+    conn_->set_receive_timeout(kCloseWait);
+    RawResponse res = conn_->read_response();
+    EXPECT_FALSE(res.complete);
+    EXPECT_FALSE(res.saw_last_chunk);
+    EXPECT_EQ(res.status, 200);
+    return res;
+  }
+
+  std::unique_ptr<MockServerFixture> mock_;
+  std::unique_ptr<RawConnection> conn_;
+};
+
+TEST_F(MockTransportTimedStream, StopEndsAStreamWaitingForItsNextEvent) {
   // Recorded offsets scaled 100x: the first event is due 18 s after the request.
-  auto options = MockServerFixture::replaying(kCassetteDir);
-  options.time_scale = 100.0;
-  MockServerFixture mock(options);
-  ASSERT_TRUE(mock.start());
-  RawConnection conn(mock.port());
-  ASSERT_TRUE(conn.connected());
-  ASSERT_TRUE(conn.send_all(http_post("/v1/chat/completions", with_stream(kParisRequest, false))));
-  ASSERT_STREQ(to_string(conn.next()), to_string(ReadEnd::kData)) << "the head of the answer";
+  ASSERT_NO_FATAL_FAILURE(request_stream(100.0));
+  ASSERT_STREQ(to_string(conn_->next()), to_string(ReadEnd::kData)) << "the head of the answer";
 
   const auto started = std::chrono::steady_clock::now();
-  mock.stop();
+  mock_->stop();
   const auto elapsed = std::chrono::steady_clock::now() - started;
   EXPECT_LT(elapsed, std::chrono::seconds(4))
       << "stop() took " << std::chrono::duration_cast<milliseconds>(elapsed).count() << " ms";
-  // The connection ended without the terminating chunk.
-  conn.set_receive_timeout(kCloseWait);
-  RawResponse res = conn.read_response();
-  EXPECT_FALSE(res.complete);
-  EXPECT_FALSE(res.saw_last_chunk);
-  EXPECT_EQ(res.status, 200);
+  const RawResponse res = read_unfinished_stream();
   EXPECT_TRUE(sse_data(res.body).empty()) << res.body;
 }
 
-TEST(MockTransportTimedBody, ACutStreamSentByTheLoopEndsTheConnectionAfterItsLastEvent) {
-  auto options = MockServerFixture::replaying(kCassetteDir);
-  options.time_scale = 0.2;
-  MockServerFixture mock(options);
-  ASSERT_TRUE(mock.start());
-  RawConnection conn(mock.port());
-  ASSERT_TRUE(conn.connected());
-  ASSERT_TRUE(conn.send_all(http_post("/v1/chat/completions", with_stream(kParisRequest, false),
-                                      "x-echoes-fault: {\"kind\":\"stream_cut\",\"after_chunks\":2}\r\n")));
-  conn.set_receive_timeout(kCloseWait);
-  RawResponse res = conn.read_response();
-  EXPECT_FALSE(res.complete);
-  EXPECT_FALSE(res.saw_last_chunk);
-  EXPECT_EQ(res.status, 200);
+TEST_F(MockTransportTimedStream, ACutStreamSentByTheLoopEndsTheConnectionAfterItsLastEvent) {
+  ASSERT_NO_FATAL_FAILURE(
+      request_stream(0.2, "x-echoes-fault: {\"kind\":\"stream_cut\",\"after_chunks\":2}\r\n"));
+  const RawResponse res = read_unfinished_stream();
   EXPECT_EQ(sse_data(res.body).size(), 2u) << res.body;
-  EXPECT_STREQ(to_string(conn.next()), to_string(ReadEnd::kEof));
+  EXPECT_STREQ(to_string(conn_->next()), to_string(ReadEnd::kEof));
 }
 
 // ---- stopping --------------------------------------------------------------------------------
