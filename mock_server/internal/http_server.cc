@@ -242,12 +242,12 @@ class HttpServer::Impl {
   const std::atomic<bool>& stopping_flag() const { return stopping_; }
   // asio's timers run on std::chrono::steady_clock, which is what SystemClock reads.
   bool times_bodies_on_the_loop() const { return dynamic_cast<SystemClock*>(&clock()) != nullptr; }
-  // On a worker thread: waits on the server's clock until `due`, in steps so that stop() is seen.
-  // False when the server is stopping.
   // Reports a timed part whose write begins at `now` (see HttpServerOptions::on_timed_part).
   void note_timed_part(TimePoint due, TimePoint now) const {
     if (options_.on_timed_part) options_.on_timed_part(std::max(Duration::zero(), Duration(now - due)));
   }
+  // On a worker thread: waits on the server's clock until `due`, in steps so that stop() is seen.
+  // False when the server is stopping.
   bool wait_until(TimePoint due) const {
     Clock& time = clock();
     for (TimePoint now = time.now(); now < due; now = time.now()) {

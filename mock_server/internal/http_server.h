@@ -69,7 +69,7 @@ class BodySink {
 // One part of a TimedBody: one chunk of a chunked body, to be sent at `due`.
 struct TimedPart {
   TimePoint due;      // on HttpServerOptions::clock; a part already due goes at once
-  std::string bytes;  // not empty (an empty chunk would end the body)
+  std::string bytes;  // one chunk; an empty part sends nothing
 };
 
 // A chunked body sent in parts at given times (see "Timed bodies" above). Parts already due are
