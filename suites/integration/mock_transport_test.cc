@@ -338,6 +338,16 @@ RawResponse expect_completion(RawConnection& conn, const std::string& id) {
   return res;
 }
 
+// Reads the answer to GET /__admin/health: complete, 200, {"status":"ok",...}.
+void expect_health_answer(RawConnection& conn) {
+  RawResponse res = conn.read_response();
+  ASSERT_TRUE(res.complete) << res.problem;
+  EXPECT_EQ(res.status, 200);
+  const json body = json::parse(res.body, nullptr, false);
+  ASSERT_FALSE(body.is_discarded()) << res.body;
+  EXPECT_EQ(body["status"], "ok");
+}
+
 class MockTransport : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(mock_.start()); }
@@ -422,12 +432,7 @@ TEST_F(MockTransport, PipelinedRequestsAreAnsweredInOrder) {
 
   expect_completion(conn, "chatcmpl-AY2count0001");
 
-  RawResponse third = conn.read_response();
-  ASSERT_TRUE(third.complete) << third.problem;
-  EXPECT_EQ(third.status, 200);
-  const json health = json::parse(third.body, nullptr, false);
-  ASSERT_FALSE(health.is_discarded()) << third.body;
-  EXPECT_EQ(health["status"], "ok");
+  expect_health_answer(conn);
 }
 
 TEST_F(MockTransport, PipelinedRequestsStayInOrderWhenTheFirstWaitsOnAWorker) {
@@ -629,12 +634,7 @@ TEST_F(MockTransport, HeadAnswerCarriesNoBodyAndKeepsTheConnectionInStep) {
     ASSERT_TRUE(head.complete) << head.problem;
     ASSERT_TRUE(head.header("content-length").has_value());
     EXPECT_NE(*head.header("content-length"), "0");  // the length a GET would have had
-    RawResponse health = conn.read_response();
-    ASSERT_TRUE(health.complete) << health.problem;
-    EXPECT_EQ(health.status, 200);
-    const json body = json::parse(health.body, nullptr, false);
-    ASSERT_FALSE(body.is_discarded()) << health.body;
-    EXPECT_EQ(body["status"], "ok");
+    expect_health_answer(conn);
   }
 }
 
