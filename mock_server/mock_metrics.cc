@@ -3,25 +3,52 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <span>
+#include <string_view>
 
 namespace echoes::mock {
+namespace {
+
+// Appends one Prometheus histogram: cumulative `_bucket` lines for `bounds` and +Inf (`counts`
+// holds one more entry than `bounds`, the overflow), then `_sum` and `_count`. `labels` is ""
+// or `name="value",...` without braces.
+void append_histogram(std::string& out, std::string_view name, std::string_view labels,
+                      std::span<const double> bounds, std::span<const std::uint64_t> counts,
+                      double sum) {
+  const std::string prefix = labels.empty() ? std::string() : std::string(labels) + ",";
+  std::uint64_t cumulative = 0;
+  for (size_t i = 0; i < bounds.size(); ++i) {
+    cumulative += counts[i];
+    out += fmt::format("{}_bucket{{{}le=\"{}\"}} {}\n", name, prefix, bounds[i], cumulative);
+  }
+  cumulative += counts[bounds.size()];
+  out += fmt::format("{}_bucket{{{}le=\"+Inf\"}} {}\n", name, prefix, cumulative);
+  const std::string braced = labels.empty() ? std::string() : "{" + std::string(labels) + "}";
+  out += fmt::format("{}_sum{} {}\n", name, braced, sum);
+  out += fmt::format("{}_count{} {}\n", name, braced, cumulative);
+}
+
+// The index of the first bucket whose upper bound is at least `seconds`; bounds.size() is +Inf.
+size_t bucket_index(std::span<const double> bounds, double seconds) {
+  size_t i = 0;
+  while (i < bounds.size() && seconds > bounds[i]) ++i;
+  return i;
+}
+
+}  // namespace
 
 void MockMetrics::observe(const std::string& route, int status, const std::string& fault,
                           Duration latency) {
   const double seconds = std::chrono::duration<double>(latency).count();
   std::lock_guard lock(mutex_);
   ++requests_[{route, status, fault.empty() ? std::string("none") : fault}];
-  auto& buckets = buckets_[route];
-  size_t i = 0;
-  while (i < kBucketBounds.size() && seconds > kBucketBounds[i]) ++i;
-  ++buckets[i];
+  ++buckets_[route][bucket_index(kBucketBounds, seconds)];
   latency_sum_seconds_[route] += seconds;
 }
 
 void MockMetrics::observe_event_lateness(Duration late) {
   const double seconds = std::max(0.0, std::chrono::duration<double>(late).count());
-  size_t i = 0;
-  while (i < kLatenessBounds.size() && seconds > kLatenessBounds[i]) ++i;
+  const size_t i = bucket_index(kLatenessBounds, seconds);
   std::lock_guard lock(mutex_);
   ++lateness_buckets_[i];
   lateness_sum_seconds_ += seconds;
@@ -56,34 +83,14 @@ std::string MockMetrics::render_prometheus() const {
   out += "# HELP echoes_mock_request_duration_seconds Time from request to response headers.\n";
   out += "# TYPE echoes_mock_request_duration_seconds histogram\n";
   for (const auto& [route, buckets] : buckets_) {
-    std::uint64_t cumulative = 0;
-    for (size_t i = 0; i < kBucketBounds.size(); ++i) {
-      cumulative += buckets[i];
-      out += fmt::format("echoes_mock_request_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} {}\n",
-                         route, kBucketBounds[i], cumulative);
-    }
-    cumulative += buckets[kBucketBounds.size()];
-    out += fmt::format("echoes_mock_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {}\n",
-                       route, cumulative);
-    out += fmt::format("echoes_mock_request_duration_seconds_sum{{route=\"{}\"}} {}\n", route,
-                       latency_sum_seconds_.at(route));
-    out += fmt::format("echoes_mock_request_duration_seconds_count{{route=\"{}\"}} {}\n", route,
-                       cumulative);
+    append_histogram(out, "echoes_mock_request_duration_seconds", fmt::format("route=\"{}\"", route),
+                     kBucketBounds, buckets, latency_sum_seconds_.at(route));
   }
   out += "# HELP echoes_mock_stream_event_lateness_seconds How long after its recorded (scaled) "
          "offset each replayed stream event was written.\n";
   out += "# TYPE echoes_mock_stream_event_lateness_seconds histogram\n";
-  std::uint64_t cumulative = 0;
-  for (size_t i = 0; i < kLatenessBounds.size(); ++i) {
-    cumulative += lateness_buckets_[i];
-    out += fmt::format("echoes_mock_stream_event_lateness_seconds_bucket{{le=\"{}\"}} {}\n",
-                       kLatenessBounds[i], cumulative);
-  }
-  cumulative += lateness_buckets_[kLatenessBounds.size()];
-  out += fmt::format("echoes_mock_stream_event_lateness_seconds_bucket{{le=\"+Inf\"}} {}\n",
-                     cumulative);
-  out += fmt::format("echoes_mock_stream_event_lateness_seconds_sum {}\n", lateness_sum_seconds_);
-  out += fmt::format("echoes_mock_stream_event_lateness_seconds_count {}\n", cumulative);
+  append_histogram(out, "echoes_mock_stream_event_lateness_seconds", "", kLatenessBounds,
+                   lateness_buckets_, lateness_sum_seconds_);
   return out;
 }
 
