@@ -4,20 +4,11 @@
 
 #include <algorithm>
 
+#include "core/base/strings.h"
+
 namespace echoes::harness {
-namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-}  // namespace
-
 std::optional<std::string> HttpReply::header(std::string_view name) const {
-  const std::string wanted = lower(name);
+  const std::string wanted = to_lower_ascii(name);
   for (const auto& [key, value] : headers) {
     if (key == wanted) return value;
   }
@@ -49,7 +40,7 @@ HttpReply send_http(const std::string& host, int port, const std::string& method
   }
   reply.status = response.status;
   reply.body = std::move(response.body);
-  for (const auto& [name, value] : response.headers) reply.headers.emplace_back(lower(name), value);
+  for (const auto& [name, value] : response.headers) reply.headers.emplace_back(to_lower_ascii(name), value);
   return reply;
 }
 

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/base/strings.h"
 #include "mock_server/internal/fault_json.h"
 #include "mock_server/internal/json_access.h"
 
@@ -20,12 +21,6 @@ namespace {
 using internal::join_path;
 using internal::json_error;
 using nlohmann::json;
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 // A usage chunk has an empty `choices` array and a `usage` object.
 bool looks_like_usage_chunk(const std::string& data) {
@@ -83,7 +78,7 @@ Result<RecordedResponse> response_from_json(const json& value, std::string_view 
       if (!header_value.is_string()) {
         return json_error(source, join_path(join_path(path, "headers"), name), "expected a string");
       }
-      response.headers.emplace_back(lower(name), header_value.get<std::string>());
+      response.headers.emplace_back(to_lower_ascii(name), header_value.get<std::string>());
     }
   }
   auto body = value.find("body");

@@ -16,6 +16,7 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "core/base/strings.h"
 #include "mock_server/internal/http_server.h"
 #include "mock_server/internal/json_access.h"
 #include "mock_server/internal/openai_responses.h"
@@ -37,25 +38,6 @@ constexpr std::string_view kModelsPath = "/v1/models";
 constexpr size_t kResponseCacheLimit = 4096;
 constexpr const char* kJsonType = "application/json";
 constexpr const char* kEventStreamType = "text/event-stream; charset=utf-8";
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-// Compares without an early exit, so the time taken does not reveal how much of a token matched.
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  unsigned char difference = a.size() == b.size() ? 0 : 1;
-  const size_t n = std::max(a.size(), b.size());
-  for (size_t i = 0; i < n; ++i) {
-    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
-    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
-    difference = static_cast<unsigned char>(difference | (x ^ y));
-  }
-  return difference == 0;
-}
 
 bool is_known_route(const std::string& method, const std::string& path) {
   if (method == "POST") return path == kChatPath || path == kEmbeddingsPath || path == kModerationsPath;
@@ -436,7 +418,7 @@ void MockServer::Impl::serve_api(const HttpRequest& req, HttpResponse& res,
     header_fault = *fault;
   }
   if (req.method == "POST") {
-    const std::string content_type = lower(req.header("content-type"));
+    const std::string content_type = to_lower_ascii(req.header("content-type"));
     if (!content_type.empty() && content_type.find("application/json") == std::string::npos) {
       reject(400,
              "Invalid Content-Type header (" + req.header("content-type") +
@@ -934,7 +916,7 @@ void MockServer::Impl::forward_and_record(const HttpRequest& req,
       "host", "content-length", "connection", "keep-alive", "transfer-encoding",
       "accept-encoding", "x-echoes-fault", "remote_addr", "remote_port", "local_addr", "local_port"};
   for (const auto& [name, value] : req.headers) {
-    const std::string key = lower(name);
+    const std::string key = to_lower_ascii(name);
     if (std::find(std::begin(kNotForwarded), std::end(kNotForwarded), key) != std::end(kNotForwarded)) continue;
     out.headers.emplace(name, value);
   }
@@ -999,7 +981,7 @@ void MockServer::Impl::forward_and_record(const HttpRequest& req,
   recorded.status = upstream_res.status;
   std::string content_type;
   for (const auto& [name, value] : upstream_res.headers) {
-    const std::string key = lower(name);
+    const std::string key = to_lower_ascii(name);
     if (internal::is_hop_by_hop_header(key)) continue;
     if (key == "content-type") content_type = value;
     recorded.headers.emplace_back(key, redact(value));
@@ -1069,7 +1051,7 @@ JournalQuery query_from_params(const HttpRequest& req) {
     const std::string spec = req.param("header");
     const size_t colon = spec.find(':');
     if (colon != std::string::npos) {
-      query.headers.emplace_back(lower(spec.substr(0, colon)), spec.substr(colon + 1));
+      query.headers.emplace_back(to_lower_ascii(spec.substr(0, colon)), spec.substr(colon + 1));
     }
   }
   return query;
@@ -1127,7 +1109,7 @@ void MockServer::Impl::handle_admin(const HttpRequest& req, HttpResponse& res) {
     if (body->contains("matched") && (*body)["matched"].is_boolean()) query.matched = (*body)["matched"];
     if (body->contains("headers") && (*body)["headers"].is_object()) {
       for (const auto& [name, value] : (*body)["headers"].items()) {
-        if (value.is_string()) query.headers.emplace_back(lower(name), value.get<std::string>());
+        if (value.is_string()) query.headers.emplace_back(to_lower_ascii(name), value.get<std::string>());
       }
     }
     json list = json::array();

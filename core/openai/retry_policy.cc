@@ -5,23 +5,10 @@
 #include <cmath>
 #include <ctime>
 
+#include "core/base/strings.h"
+
 namespace echoes::openai {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
-    if (x != b[i]) return false;
-  }
-  return true;
-}
 
 // Rounded, not truncated: 4.084 s must be 4084 ms exactly, not 1 ns less.
 Duration seconds_to_duration(double seconds) {
@@ -35,7 +22,7 @@ Duration millis_to_duration(double millis) {
 }  // namespace
 
 std::optional<double> parse_retry_number(std::string_view text) {
-  text = trim(text);
+  text = trim_http_whitespace(text);
   if (text.empty() || text.front() == '-' || text.front() == '+') return std::nullopt;
   double value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value,
@@ -47,7 +34,7 @@ std::optional<double> parse_retry_number(std::string_view text) {
 }
 
 std::optional<WallTime> parse_http_date(std::string_view text) {
-  const std::string s(trim(text));
+  const std::string s(trim_http_whitespace(text));
   // RFC 9110 section 5.6.7: the preferred form and the two obsolete ones a recipient must accept.
   for (const char* format : {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
                              "%a %b %d %H:%M:%S %Y"}) {
@@ -74,7 +61,7 @@ bool RetryPolicy::is_retryable(const AttemptFailure& failure) const {
     return failure.code == ErrorCode::kConnection || failure.code == ErrorCode::kTimeout;
   }
   if (failure.headers.should_retry) {
-    const std::string_view v = trim(*failure.headers.should_retry);
+    const std::string_view v = trim_http_whitespace(*failure.headers.should_retry);
     if (equals_ignoring_case(v, "true")) return true;
     if (equals_ignoring_case(v, "false")) return false;
     // Any other value is ignored, as the SDKs do.

@@ -31,6 +31,8 @@
 #include <cerrno>
 #include <thread>
 
+#include "core/base/strings.h"
+
 namespace echoes::mock::internal {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -40,22 +42,6 @@ using tcp = asio::ip::tcp;
 namespace {
 
 const std::string kEmpty;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -199,7 +185,7 @@ const std::string& HttpRequest::param(std::string_view name) const { return find
 
 void HttpResponse::set_header(std::string name, std::string value) {
   for (auto& [key, existing] : headers) {
-    if (iequals(key, name)) {
+    if (equals_ignoring_case(key, name)) {
       existing = std::move(value);
       return;
     }
@@ -208,12 +194,12 @@ void HttpResponse::set_header(std::string name, std::string value) {
 }
 
 bool HttpResponse::has_header(std::string_view name) const {
-  return std::any_of(headers.begin(), headers.end(), [&](const auto& f) { return iequals(f.first, name); });
+  return std::any_of(headers.begin(), headers.end(), [&](const auto& f) { return equals_ignoring_case(f.first, name); });
 }
 
 std::string HttpResponse::header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
-    if (iequals(key, name)) return value;
+    if (equals_ignoring_case(key, name)) return value;
   }
   return {};
 }
@@ -322,7 +308,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto& header = parser_->get();
     auto expect = header.find(http::field::expect);
     // HTTP/1.0 clients know no interim answers (RFC 7231 5.1.1).
-    if (expect != header.end() && iequals(expect->value(), "100-continue") &&
+    if (expect != header.end() && equals_ignoring_case(expect->value(), "100-continue") &&
         header.version() >= 11 && !parser_->is_done()) {
       out_ = "HTTP/1.1 100 Continue\r\n\r\n";
       stream_.expires_after(server_.options().write_timeout);
@@ -424,7 +410,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (question != std::string::npos) req->params = parse_query(std::string_view(req->target).substr(question + 1));
     req->headers.reserve(16);
     for (const auto& field : message) {
-      req->headers.emplace_back(lower(field.name_string()), std::string(field.value()));
+      req->headers.emplace_back(to_lower_ascii(field.name_string()), std::string(field.value()));
     }
     req->body = std::move(message.body());
     keep_alive = message.keep_alive();
