@@ -57,9 +57,8 @@ struct MockServerOptions {
   std::int64_t hang_limit_ms = 30'000;  // no `hang` fault lasts longer
   size_t journal_capacity = 10'000;
   // Event loops (one thread each) that read requests and send answers that need no waiting.
-  // One by default: on a 2-core machine shared with the load generator, a second loop competes
-  // with it for the cores (quiet machine, wrk -t1 -c32: one loop 56k req/s with p99 1.1 ms, two
-  // 48k req/s with p99 4.2 ms). More cores may want more.
+  // One by default: on a machine with few cores shared with the load generator, a second loop
+  // competes with it for the cores (figures in benchmarks/README.md). More cores may want more.
   size_t io_threads = 1;
   // Threads for requests that may wait (faults, delays, streams, record and spy), each holding
   // one such request at a time: 256 concurrent timed streams need at least 256.

@@ -1,0 +1,139 @@
+// MockServer::Impl, admin API: /__admin/health, reset, requests (journal queries), scenario,
+// cassettes and metrics (mock_server/README.md documents each).
+#include "core/base/strings.h"
+#include "mock_server/internal/json_access.h"
+#include "mock_server/internal/mock_server_impl.h"
+#include "mock_server/internal/openai_responses.h"
+
+namespace echoes::mock {
+
+using internal::HttpRequest;
+using internal::kJsonType;
+using nlohmann::json;
+
+namespace {
+
+json entry_to_json(const JournalEntry& e) {
+  json headers = json::object();
+  for (const auto& [name, value] : e.headers) headers[name] = value;
+  return {{"sequence", e.sequence},
+          {"time", format_rfc3339(e.time)},
+          {"method", e.method},
+          {"path", e.path},
+          {"headers", headers},
+          {"body", e.body},
+          {"status", e.status},
+          {"matched", e.matched},
+          {"interaction", e.interaction_id},
+          {"fault", e.fault},
+          {"duration_ms", e.duration_ms}};
+}
+
+JournalQuery query_from_params(const HttpRequest& req) {
+  JournalQuery query;
+  if (req.has_param("method")) query.method = req.param("method");
+  if (req.has_param("path")) query.path = req.param("path");
+  if (req.has_param("matched")) query.matched = req.param("matched") == "true";
+  if (req.has_param("header")) {
+    // header=name:value
+    const std::string spec = req.param("header");
+    const size_t colon = spec.find(':');
+    if (colon != std::string::npos) {
+      query.headers.emplace_back(to_lower_ascii(spec.substr(0, colon)), spec.substr(colon + 1));
+    }
+  }
+  return query;
+}
+
+}  // namespace
+
+void MockServer::Impl::handle_admin(const HttpRequest& req, HttpResponse& res) {
+  auto reply = [&](int status, const json& body) {
+    res.status = status;
+    res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), kJsonType);
+  };
+  if (!options_.admin_token.empty()) {
+    const std::string& presented = req.header("authorization");
+    const std::string expected = "Bearer " + options_.admin_token;
+    if (!constant_time_equal(presented, expected)) {
+      res.status = 401;
+      res.set_content(internal::error_body("Missing or wrong admin bearer token.",
+                                           "invalid_request_error", "", "invalid_admin_token"),
+                      kJsonType);
+      return;
+    }
+  }
+  const std::string& path = req.path;
+  const std::string& method = req.method;
+  if (path == "/__admin/health" && method == "GET") {
+    reply(200, {{"status", "ok"},
+                {"mode", std::string(to_string(options_.mode))},
+                {"interactions", store_.interaction_count()},
+                {"port", port_}});
+  } else if (path == "/__admin/reset" && method == "POST") {
+    reset();
+    reply(200, {{"reset", true}});
+  } else if (path == "/__admin/requests" && method == "GET") {
+    json list = json::array();
+    for (const JournalEntry& e : journal_.find(query_from_params(req))) list.push_back(entry_to_json(e));
+    reply(200, {{"requests", list}, {"total", journal_.total()}, {"capacity", journal_.capacity()}});
+  } else if (path == "/__admin/requests/count" && method == "GET") {
+    reply(200, {{"count", journal_.count(query_from_params(req))}});
+  } else if (path == "/__admin/requests/unmatched" && method == "GET") {
+    JournalQuery query;
+    query.matched = false;
+    json list = json::array();
+    for (const JournalEntry& e : journal_.find(query)) list.push_back(entry_to_json(e));
+    reply(200, {{"requests", list}});
+  } else if (path == "/__admin/requests/find" && method == "POST") {
+    auto body = internal::parse_json_text(req.body, "request body");
+    if (!body || !body->is_object()) {
+      reply(400, json::parse(internal::error_body("Expected a JSON object query.", "invalid_request_error")));
+      return;
+    }
+    JournalQuery query;
+    if (body->contains("method") && (*body)["method"].is_string()) query.method = (*body)["method"];
+    if (body->contains("path") && (*body)["path"].is_string()) query.path = (*body)["path"];
+    if (body->contains("matched") && (*body)["matched"].is_boolean()) query.matched = (*body)["matched"];
+    if (body->contains("headers") && (*body)["headers"].is_object()) {
+      for (const auto& [name, value] : (*body)["headers"].items()) {
+        if (value.is_string()) query.headers.emplace_back(to_lower_ascii(name), value.get<std::string>());
+      }
+    }
+    json list = json::array();
+    for (const JournalEntry& e : journal_.find(query)) list.push_back(entry_to_json(e));
+    reply(200, {{"requests", list}});
+  } else if (path == "/__admin/scenario" && (method == "POST" || method == "PUT")) {
+    auto scenario = parse_scenario(req.body, "scenario");
+    if (!scenario) {
+      res.status = 400;
+      res.set_content(internal::error_body(scenario.error().message, "invalid_request_error",
+                                           scenario.error().context),
+                      kJsonType);
+      return;
+    }
+    const size_t rules = scenario->rules.size();
+    const std::string name = scenario->name;
+    set_scenario(std::move(*scenario));
+    reply(200, {{"scenario", name}, {"rules", rules}});
+  } else if (path == "/__admin/scenario" && method == "DELETE") {
+    set_scenario(std::nullopt);
+    reply(200, {{"scenario", nullptr}});
+  } else if (path == "/__admin/cassettes" && method == "GET") {
+    json list = json::array();
+    for (const auto& [name, count] : store_.cassette_summary()) {
+      list.push_back({{"name", name}, {"interactions", count}});
+    }
+    reply(200, {{"cassettes", list}, {"interactions", store_.interaction_count()}});
+  } else if (path == "/__admin/metrics" && method == "GET") {
+    res.status = 200;
+    res.set_content(metrics_.render_prometheus(), "text/plain; version=0.0.4");
+  } else {
+    res.status = 404;
+    res.set_content(internal::error_body("Unknown admin endpoint (" + method + " " + path + ")",
+                                         "invalid_request_error"),
+                    kJsonType);
+  }
+}
+
+}  // namespace echoes::mock
