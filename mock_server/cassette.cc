@@ -24,15 +24,12 @@ using nlohmann::json;
 
 // A usage chunk has an empty `choices` array and a `usage` object.
 bool looks_like_usage_chunk(const std::string& data) {
-  try {
-    json chunk = json::parse(data);
-    auto choices = chunk.find("choices");
-    auto usage = chunk.find("usage");
-    return chunk.is_object() && usage != chunk.end() && usage->is_object() &&
-           (choices == chunk.end() || (choices->is_array() && choices->empty()));
-  } catch (const json::exception&) {
-    return false;
-  }
+  const std::optional<json> chunk = internal::parse_json_or_nullopt(data);
+  if (!chunk || !chunk->is_object()) return false;
+  auto choices = chunk->find("choices");
+  auto usage = chunk->find("usage");
+  return usage != chunk->end() && usage->is_object() &&
+         (choices == chunk->end() || (choices->is_array() && choices->empty()));
 }
 
 Result<RecordedRequest> request_from_json(const json& value, std::string_view source,
@@ -281,9 +278,9 @@ std::string serialize_cassette(const Cassette& cassette) {
   for (const Interaction& interaction : cassette.interactions) {
     json request = {{"method", interaction.request.method}, {"path", interaction.request.path}};
     if (!interaction.request.body.empty()) {
-      try {
-        request["body"] = json::parse(interaction.request.body);
-      } catch (const json::exception&) {
+      if (std::optional<json> body = internal::parse_json_or_nullopt(interaction.request.body)) {
+        request["body"] = std::move(*body);
+      } else {
         request["body"] = interaction.request.body;
       }
     }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "mock_server/internal/canonical_body.h"
 #include "mock_server/internal/json_access.h"
 
 namespace echoes::mock {
@@ -74,16 +75,20 @@ void diff(const json& recorded, const json& got, const std::string& path, Differ
 
 }  // namespace
 
+std::string internal::canonical_body(nlohmann::json& body, const MatchOptions& options) {
+  if (body.is_null()) return std::string();
+  strip_for_matching(body, options);
+  return openai::dump_json(body);
+}
+
 Result<std::string> canonical_match_body(std::string_view body, const MatchOptions& options) {
   size_t start = body.find_first_not_of(" \t\r\n");
   if (start == std::string_view::npos) return std::string();
-  try {
-    json parsed = json::parse(body.begin(), body.end());
-    strip_for_matching(parsed, options);
-    return parsed.dump(-1, ' ', false, json::error_handler_t::strict);
-  } catch (const json::exception& e) {
-    return Error(ErrorCode::kInvalidInput, std::string("request body is not valid JSON: ") + e.what());
+  auto parsed = internal::parse_json_text(body, "request body");
+  if (!parsed) {
+    return Error(ErrorCode::kInvalidInput, "request body is not valid JSON: " + parsed.error().message);
   }
+  return internal::canonical_body(*parsed, options);
 }
 
 CassetteStore::CassetteStore(MatchOptions options) : options_(std::move(options)) {}
@@ -201,20 +206,20 @@ std::string CassetteStore::explain_miss(std::string_view method, std::string_vie
   std::string message = "No recorded interaction matches " + std::string(method) + " " +
                         std::string(path) + ".";
   json got;
-  try {
-    got = canonical_body.empty() ? json() : json::parse(canonical_body);
-  } catch (const json::exception&) {
-    return message;
+  if (!canonical_body.empty()) {
+    std::optional<json> parsed = internal::parse_json_or_nullopt(canonical_body);
+    if (!parsed) return message;
+    got = std::move(*parsed);
   }
   const Group* nearest = nullptr;
   Difference nearest_difference;
   for (const auto& [key, group] : groups_) {
     if (group->method != method || group->path != path) continue;
     json recorded;
-    try {
-      recorded = group->canonical_body.empty() ? json() : json::parse(group->canonical_body);
-    } catch (const json::exception&) {
-      continue;
+    if (!group->canonical_body.empty()) {
+      std::optional<json> parsed = internal::parse_json_or_nullopt(group->canonical_body);
+      if (!parsed) continue;
+      recorded = std::move(*parsed);
     }
     Difference d;
     diff(recorded, got, "", d);

@@ -224,7 +224,10 @@ Result<FaultSpec> parse_fault_spec(std::string_view text, std::string_view sourc
 Result<Scenario> parse_scenario(std::string_view text, std::string_view source) {
   auto parsed = internal::parse_json_text(text, source);
   if (!parsed) return parsed.error();
-  const nlohmann::json& root = *parsed;
+  return internal::scenario_from_json(*parsed, source);
+}
+
+Result<Scenario> internal::scenario_from_json(const nlohmann::json& root, std::string_view source) {
   if (!root.is_object()) return json_error(source, "", "expected a scenario object");
   auto format = internal::read_string(root, "format", source, "");
   if (format.error) return *format.error;

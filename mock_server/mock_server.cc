@@ -44,7 +44,18 @@ MockServer::Impl::Impl(MockServerOptions options)
       store_(options_.match),
       journal_(options_.journal_capacity),
       rng_(options_.seed),
-      response_cache_(internal::ResponseCache::Limits{}) {}
+      response_cache_(internal::ResponseCache::Limits{4096, options_.response_cache_bytes}) {}
+
+std::string MockServer::Impl::metrics_text() const {
+  std::string text = metrics_.render_prometheus();
+  text += "# HELP echoes_mock_response_cache_entries Replayed bodies cached by their raw bytes.\n"
+          "# TYPE echoes_mock_response_cache_entries gauge\n"
+          "echoes_mock_response_cache_entries " + std::to_string(response_cache_.entries()) + "\n"
+          "# HELP echoes_mock_response_cache_bytes Bytes the response cache counts against its bound.\n"
+          "# TYPE echoes_mock_response_cache_bytes gauge\n"
+          "echoes_mock_response_cache_bytes " + std::to_string(response_cache_.bytes()) + "\n";
+  return text;
+}
 
 void MockServer::Impl::set_scenario(std::optional<Scenario> scenario) {
   std::lock_guard lock(scenario_mutex_);
@@ -81,12 +92,9 @@ Status MockServer::Impl::start() {
       if (Status s = store_.add(cassette); !s) return s;
       for (const Interaction& interaction : cassette.interactions) {
         if (interaction.request.body.empty()) continue;
-        try {
-          json body = json::parse(interaction.request.body);
-          if (body.is_object() && body.contains("model") && body["model"].is_string()) {
-            models.insert(body["model"].get<std::string>());
-          }
-        } catch (const json::exception&) {
+        const std::optional<json> body = internal::parse_json_or_nullopt(interaction.request.body);
+        if (body && body->is_object() && body->contains("model") && (*body)["model"].is_string()) {
+          models.insert((*body)["model"].get<std::string>());
         }
       }
     }
@@ -317,7 +325,7 @@ void MockServer::set_scenario(std::optional<Scenario> scenario) {
 void MockServer::reset() { impl_->reset(); }
 const RequestJournal& MockServer::journal() const { return impl_->journal_; }
 const CassetteStore& MockServer::store() const { return impl_->store_; }
-std::string MockServer::metrics_text() const { return impl_->metrics_.render_prometheus(); }
+std::string MockServer::metrics_text() const { return impl_->metrics_text(); }
 Status MockServer::flush_recordings() { return impl_->flush_recordings(); }
 
 }  // namespace echoes::mock

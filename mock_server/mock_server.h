@@ -66,6 +66,9 @@ struct MockServerOptions {
   size_t listen_backlog = 4096;
   size_t max_body_bytes = 32 * 1024 * 1024;  // larger bodies get 413 in the official shape
   bool validate_requests = true;     // 400 for requests that break the API schema
+  // Bound, in bytes (raw keys plus canonical bodies), of the cache that spares a replayed body
+  // seen before all JSON work; it starts afresh when full. Also bounded to 4096 entries.
+  size_t response_cache_bytes = 64 * 1024 * 1024;
   // Called with one line per request (stable format, README); null for silence.
   std::function<void(const std::string&)> request_log;
   Clock* clock = nullptr;            // null: the system clock (sockets need real time)
@@ -97,6 +100,8 @@ class MockServer {
   void reset();
   const RequestJournal& journal() const;
   const CassetteStore& store() const;
+  // Prometheus text: the request metrics, and the response cache's size
+  // (echoes_mock_response_cache_entries, echoes_mock_response_cache_bytes).
   std::string metrics_text() const;
   // Writes pending recordings now (also done after each recorded interaction and at stop()).
   Status flush_recordings();

@@ -1,6 +1,7 @@
 // MockServer::Impl, admin API: /__admin/health, reset, requests (journal queries), scenario,
 // cassettes and metrics (mock_server/README.md documents each).
 #include "core/base/strings.h"
+#include "mock_server/internal/fault_json.h"
 #include "mock_server/internal/json_access.h"
 #include "mock_server/internal/mock_server_impl.h"
 #include "mock_server/internal/openai_responses.h"
@@ -63,6 +64,14 @@ void MockServer::Impl::handle_admin(const HttpRequest& req, HttpResponse& res) {
       return;
     }
   }
+  // A body, if any, is parsed once (limited) whatever the route, so no admin call can be made to
+  // run recursive JSON code on a hostile document; routes that read a body use this value.
+  json body;
+  if (!req.body.empty()) {
+    std::optional<json> parsed = parse_request_body(req, res);
+    if (!parsed) return;
+    body = std::move(*parsed);
+  }
   const std::string& path = req.path;
   const std::string& method = req.method;
   if (path == "/__admin/health" && method == "GET") {
@@ -86,17 +95,16 @@ void MockServer::Impl::handle_admin(const HttpRequest& req, HttpResponse& res) {
     for (const JournalEntry& e : journal_.find(query)) list.push_back(entry_to_json(e));
     reply(200, {{"requests", list}});
   } else if (path == "/__admin/requests/find" && method == "POST") {
-    auto body = internal::parse_json_text(req.body, "request body");
-    if (!body || !body->is_object()) {
+    if (!body.is_object()) {
       reply(400, json::parse(internal::error_body("Expected a JSON object query.", "invalid_request_error")));
       return;
     }
     JournalQuery query;
-    if (body->contains("method") && (*body)["method"].is_string()) query.method = (*body)["method"];
-    if (body->contains("path") && (*body)["path"].is_string()) query.path = (*body)["path"];
-    if (body->contains("matched") && (*body)["matched"].is_boolean()) query.matched = (*body)["matched"];
-    if (body->contains("headers") && (*body)["headers"].is_object()) {
-      for (const auto& [name, value] : (*body)["headers"].items()) {
+    if (body.contains("method") && body["method"].is_string()) query.method = body["method"];
+    if (body.contains("path") && body["path"].is_string()) query.path = body["path"];
+    if (body.contains("matched") && body["matched"].is_boolean()) query.matched = body["matched"];
+    if (body.contains("headers") && body["headers"].is_object()) {
+      for (const auto& [name, value] : body["headers"].items()) {
         if (value.is_string()) query.headers.emplace_back(to_lower_ascii(name), value.get<std::string>());
       }
     }
@@ -104,7 +112,7 @@ void MockServer::Impl::handle_admin(const HttpRequest& req, HttpResponse& res) {
     for (const JournalEntry& e : journal_.find(query)) list.push_back(entry_to_json(e));
     reply(200, {{"requests", list}});
   } else if (path == "/__admin/scenario" && (method == "POST" || method == "PUT")) {
-    auto scenario = parse_scenario(req.body, "scenario");
+    auto scenario = internal::scenario_from_json(body, "scenario");
     if (!scenario) {
       res.status = 400;
       res.set_content(internal::error_body(scenario.error().message, "invalid_request_error",
@@ -127,7 +135,7 @@ void MockServer::Impl::handle_admin(const HttpRequest& req, HttpResponse& res) {
     reply(200, {{"cassettes", list}, {"interactions", store_.interaction_count()}});
   } else if (path == "/__admin/metrics" && method == "GET") {
     res.status = 200;
-    res.set_content(metrics_.render_prometheus(), "text/plain; version=0.0.4");
+    res.set_content(metrics_text(), "text/plain; version=0.0.4");
   } else {
     res.status = 404;
     res.set_content(internal::error_body("Unknown admin endpoint (" + method + " " + path + ")",

@@ -15,5 +15,7 @@ Result<FaultSpec> fault_from_json(const nlohmann::json& value, std::string_view 
 // Accepts one fault object or an array of them.
 Result<std::vector<FaultSpec>> faults_from_json(const nlohmann::json& value,
                                                 std::string_view source, const std::string& path);
+// A scenario from an already parsed (limited) JSON value.
+Result<Scenario> scenario_from_json(const nlohmann::json& root, std::string_view source);
 
 }  // namespace echoes::mock::internal

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/base/result.h"
+#include "core/openai/json.h"
 
 namespace echoes::mock::internal {
 
@@ -26,16 +27,33 @@ inline std::string index_path(const std::string& parent, size_t index) {
   return parent + "[" + std::to_string(index) + "]";
 }
 
-// Parses without throwing; the error names the source and the byte offset.
-inline Result<nlohmann::json> parse_json_text(std::string_view text, std::string_view source) {
-  try {
-    return nlohmann::json::parse(text.begin(), text.end());
-  } catch (const nlohmann::json::parse_error& e) {
-    return Error(ErrorCode::kInvalidInput,
-                 std::string(source) + ": invalid JSON at byte " + std::to_string(e.byte) + ": " +
-                     e.what(),
-                 std::string(source) + ": offset " + std::to_string(e.byte));
-  }
+// Limits for JSON the server reads from its own files (cassettes, scenarios) and from recordings.
+// A file nests a request body a few levels down, so its depth limit is above a request's.
+inline constexpr openai::DecodeLimits kFileJsonLimits{128, std::size_t{1} << 30};
+// Limits for one request body: core's codec depth, and the size the transport accepts.
+inline openai::DecodeLimits request_json_limits(std::size_t max_body_bytes) {
+  return openai::DecodeLimits{openai::DecodeLimits{}.max_depth, max_body_bytes};
+}
+
+// Parses with core's depth- and size-limited parser (core/openai/json.h): no recursive JSON code
+// ever runs on a document deeper than the limit. The error names the source and the byte offset.
+// Every JSON text the mock server reads goes through here.
+inline Result<nlohmann::json> parse_json_text(std::string_view text, std::string_view source,
+                                              const openai::DecodeLimits& limits = kFileJsonLimits) {
+  auto parsed = openai::parse_json(text, limits);
+  if (parsed) return parsed;
+  const Error& e = parsed.error();
+  return Error(ErrorCode::kInvalidInput,
+               std::string(source) + ": invalid JSON" +
+                   (e.context.empty() ? std::string() : " at " + e.context) + ": " + e.message,
+               std::string(source) + (e.context.empty() ? std::string() : ": " + e.context));
+}
+
+// The value, or nullopt when the text is not JSON within kFileJsonLimits.
+inline std::optional<nlohmann::json> parse_json_or_nullopt(std::string_view text) {
+  auto parsed = openai::parse_json(text, kFileJsonLimits);
+  if (!parsed) return std::nullopt;
+  return std::move(*parsed);
 }
 
 // Typed optional field readers. Absent -> nullopt value; wrong type -> error.

@@ -92,6 +92,7 @@ class MockServer::Impl {
   void set_scenario(std::optional<Scenario> scenario);
   void reset();
   Status flush_recordings();
+  std::string metrics_text() const;  // the metrics and the response cache's gauges
 
   MockServerOptions options_;
   Clock& clock_;
@@ -121,6 +122,10 @@ class MockServer::Impl {
   // known not to wait.
   bool answers_at_once(const HttpRequest& req);
   bool prepare(const HttpRequest& req, HttpResponse& res, PreparedRequest& out);
+  // The request body parsed with core's depth- and size-limited parser; on failure a 400 in the
+  // OpenAI error shape is in `res`. Every request body the server reads goes through here once.
+  std::optional<nlohmann::json> parse_request_body(const HttpRequest& req,
+                                                   HttpResponse& res) const;
 
   // ---- faults (internal/faults.cc)
   std::vector<FaultCandidate> request_fault_candidates(const HttpRequest& req,

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mock_server/internal/json_access.h"
+
 #include <array>
 #include <map>
 
@@ -45,12 +47,9 @@ std::string error_body_for_status(int status) {
 
 std::optional<std::vector<StreamChunk>> chunks_from_completion(std::string_view body,
                                                                bool include_usage) {
-  json completion;
-  try {
-    completion = json::parse(body.begin(), body.end());
-  } catch (const json::exception&) {
-    return std::nullopt;
-  }
+  std::optional<json> parsed = parse_json_or_nullopt(body);
+  if (!parsed) return std::nullopt;
+  json completion = std::move(*parsed);
   if (!completion.is_object() || !completion.contains("choices") ||
       !completion["choices"].is_array()) {
     return std::nullopt;
@@ -107,13 +106,9 @@ std::optional<std::string> completion_from_chunks(const std::vector<StreamChunk>
   json first;
   json usage;
   for (const StreamChunk& chunk : chunks) {
-    json parsed;
-    try {
-      parsed = json::parse(chunk.data);
-    } catch (const json::exception&) {
-      return std::nullopt;
-    }
-    if (!parsed.is_object()) return std::nullopt;
+    std::optional<json> maybe = parse_json_or_nullopt(chunk.data);
+    if (!maybe || !maybe->is_object()) return std::nullopt;
+    json parsed = std::move(*maybe);
     if (first.is_null()) first = parsed;
     if (parsed.contains("usage") && parsed["usage"].is_object()) usage = parsed["usage"];
     if (!parsed.contains("choices") || !parsed["choices"].is_array()) continue;

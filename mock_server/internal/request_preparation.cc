@@ -4,6 +4,8 @@
 // says whether a request can be answered without waiting.
 #include <algorithm>
 
+#include "mock_server/internal/canonical_body.h"
+#include "mock_server/internal/json_access.h"
 #include "mock_server/internal/mock_server_impl.h"
 #include "mock_server/internal/openai_responses.h"
 #include "mock_server/internal/request_validation.h"
@@ -13,6 +15,13 @@ namespace echoes::mock {
 using internal::kJsonType;
 using internal::ResponseCache;
 using nlohmann::json;
+
+namespace {
+
+// The largest request body the event loop parses itself (a typical chat request is well below).
+constexpr std::size_t kLoopParseLimitBytes = 4 * 1024;
+
+}  // namespace
 
 bool MockServer::Impl::answers_at_once(const HttpRequest& req) {
   if (req.path.starts_with("/__admin")) {
@@ -31,11 +40,29 @@ bool MockServer::Impl::answers_at_once(const HttpRequest& req) {
     return hit->answers_at_once;
   }
   // A body not seen before: matching it is work but no waiting, and fills the cache. A request
-  // prepare() rejects is answered at once too (a 400).
+  // prepare() rejects is answered at once too (a 400). Parsing is bounded on the loop: a larger
+  // body is parsed by a worker, so one big body cannot hold up every other connection.
+  if (req.body.size() > kLoopParseLimitBytes) return false;
   PreparedRequest prepared;
   HttpResponse rejection;
   if (!prepare(req, rejection, prepared)) return true;
   return prepared.answers_at_once;
+}
+
+std::optional<nlohmann::json> MockServer::Impl::parse_request_body(const HttpRequest& req,
+                                                                  HttpResponse& res) const {
+  auto parsed = internal::parse_json_text(req.body, "request body",
+                                          internal::request_json_limits(options_.max_body_bytes));
+  if (parsed) return std::move(*parsed);
+  res.status = 400;
+  res.set_content(
+      internal::error_body(
+          "We could not parse the JSON body of your request. (HINT: This likely means you "
+          "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
+          "but what was sent was not valid JSON.) " + parsed.error().message,
+          "invalid_request_error"),
+      kJsonType);
+  return std::nullopt;
 }
 
 bool MockServer::Impl::prepare(const HttpRequest& req, HttpResponse& res,
@@ -52,22 +79,13 @@ bool MockServer::Impl::prepare(const HttpRequest& req, HttpResponse& res,
   }
   json body;
   if (req.method == "POST" || !req.body.empty()) {
-    try {
-      body = json::parse(req.body);
-    } catch (const json::exception&) {
-      res.status = 400;
-      res.set_content(
-          internal::error_body(
-              "We could not parse the JSON body of your request. (HINT: This likely means you "
-              "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
-              "but what was sent was not valid JSON.)",
-              "invalid_request_error"),
-          kJsonType);
-      return false;
-    }
+    // The one parse of this body: nothing recursive runs on it unless it passes the limits.
+    std::optional<json> parsed = parse_request_body(req, res);
+    if (!parsed) return false;
+    body = std::move(*parsed);
     if (options_.validate_requests) {
       auto failure = internal::validate_request_body(req.path, body);
-      if (!failure) failure = internal::validate_against_wire_types(req.path, req.body);
+      if (!failure) failure = internal::validate_against_wire_types(req.path, body);
       if (failure) {
         res.status = 400;
         res.set_content(internal::error_body(failure->message, "invalid_request_error",
@@ -85,10 +103,8 @@ bool MockServer::Impl::prepare(const HttpRequest& req, HttpResponse& res,
       auto usage = options->find("include_usage");
       out.include_usage = usage != options->end() && usage->is_boolean() && usage->get<bool>();
     }
-    body.erase("stream");
-    for (const std::string& field : store_.options().ignored_fields) body.erase(field);
   }
-  out.canonical_body = body.is_null() ? std::string() : body.dump();
+  out.canonical_body = internal::canonical_body(body, store_.options());
   out.group = store_.find_group(req.method, req.path, out.canonical_body);
   if (cacheable && out.group != nullptr) {
     // A stream is a timed body, which the loop sends without waiting when its timers keep the

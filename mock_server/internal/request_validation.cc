@@ -4,6 +4,7 @@
 #include <climits>
 
 #include "core/openai/codec.h"
+#include "core/openai/json.h"
 
 namespace echoes::mock::internal {
 namespace {
@@ -210,17 +211,17 @@ std::optional<ValidationFailure> validate_request_body(std::string_view path, co
 }
 
 std::optional<ValidationFailure> validate_against_wire_types(std::string_view path,
-                                                             std::string_view raw_body) {
+                                                             const json& body) {
   Status decoded = ok_status();
   auto check = [&](auto result) {
     if (!result) decoded = result.error();
   };
   if (path == "/v1/chat/completions") {
-    check(openai::decode<openai::ChatCompletionRequest>(raw_body));
+    check(openai::from_json<openai::ChatCompletionRequest>(body));
   } else if (path == "/v1/embeddings") {
-    check(openai::decode<openai::EmbeddingsRequest>(raw_body));
+    check(openai::from_json<openai::EmbeddingsRequest>(body));
   } else if (path == "/v1/moderations") {
-    check(openai::decode<openai::ModerationRequest>(raw_body));
+    check(openai::from_json<openai::ModerationRequest>(body));
   }
   if (decoded) return std::nullopt;
   const Error& error = decoded.error();

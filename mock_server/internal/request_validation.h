@@ -19,10 +19,10 @@ struct ValidationFailure {
 std::optional<ValidationFailure> validate_request_body(std::string_view path,
                                                        const nlohmann::json& body);
 
-// Decodes the raw body into the core's wire type for the route (core/openai/codec.h): the
-// spec's schema as the client side of Echoes understands it. The failure names the JSON path the
-// codec reported.
+// Converts the parsed body into the core's wire type for the route (core/openai/json.h
+// from_json): the spec's schema as the client side of Echoes understands it. The failure names
+// the JSON path the codec reported.
 std::optional<ValidationFailure> validate_against_wire_types(std::string_view path,
-                                                             std::string_view raw_body);
+                                                             const nlohmann::json& body);
 
 }  // namespace echoes::mock::internal

@@ -167,17 +167,25 @@ TEST_F(MockAdminTest, MetricsCountEveryStreamEventInTheLatenessHistogram) {
                             std::to_string(events) + "\n"),
             std::string::npos)
       << reply.body;
-  // A plain answer is no stream event.
-  mock_.post_json("/v1/chat/completions", kHelloRequest);
+  // A plain answer is no stream event: the count is unchanged after one.
+  ASSERT_EQ(mock_.post_json("/v1/chat/completions", kHelloRequest).status, 200);
+  EXPECT_NE(admin_get("/__admin/metrics").body.find("echoes_mock_stream_event_lateness_seconds_count " +
+                                                     std::to_string(events) + "\n"),
+            std::string::npos);
+  // And reset clears the histogram.
   ASSERT_EQ(admin_post("/__admin/reset", "{}").status, 200);
   EXPECT_NE(admin_get("/__admin/metrics").body.find("echoes_mock_stream_event_lateness_seconds_count 0\n"),
             std::string::npos);
 }
 
 TEST_F(MockAdminTest, ResetClearsJournalAndSequences) {
-  mock_.post_json("/v1/chat/completions", kCountRequest);
+  // The evidence first: the request is journalled and advances its two-answer sequence.
+  EXPECT_EQ(json::parse(mock_.post_json("/v1/chat/completions", kCountRequest).body)["id"],
+            "chatcmpl-AY2count0001");
+  ASSERT_EQ(mock_.journal().size(), 1u);
   ASSERT_EQ(admin_post("/__admin/reset", "{}").status, 200);
   EXPECT_TRUE(mock_.journal().empty());
+  // Rewound: the same request gets the first answer again, not the second.
   EXPECT_EQ(json::parse(mock_.post_json("/v1/chat/completions", kCountRequest).body)["id"],
             "chatcmpl-AY2count0001");
 }

@@ -8,6 +8,7 @@
 
 #include <thread>
 
+#include "core/base/strings.h"
 #include "harness/mock_server_fixture.h"
 #include "suites/integration/mock_test_support.h"
 
@@ -116,8 +117,22 @@ TEST_F(MockFaultTest, StreamCutEndsBeforeDone) {
 }
 
 TEST_F(MockFaultTest, StreamCutOnPlainBodyTruncatesIt) {
-  HttpReply reply = hello_with_fault("stream_cut");
-  EXPECT_FALSE(reply.ok());
+  // The answer promises its full Content-Length, sends half of it and ends the connection.
+  RawOutcome outcome = raw_exchange(
+      mock_.port(), http_post("/v1/chat/completions", kHelloRequest, "x-echoes-fault: stream_cut\r\n"),
+      milliseconds(5000));
+  EXPECT_FALSE(outcome.timed_out);
+  EXPECT_TRUE(outcome.closed || outcome.reset);
+  ASSERT_NE(outcome.received.find("200 OK"), std::string::npos) << outcome.received;
+  const std::string lower = to_lower_ascii(outcome.received);
+  const size_t length_at = lower.find("content-length: ");
+  ASSERT_NE(length_at, std::string::npos) << outcome.received;
+  const size_t declared = std::stoul(lower.substr(length_at + 16));
+  const size_t body_at = outcome.received.find("\r\n\r\n");
+  ASSERT_NE(body_at, std::string::npos);
+  const size_t sent = outcome.received.size() - (body_at + 4);
+  EXPECT_GT(sent, 0u);
+  EXPECT_EQ(sent, declared / 2);
 }
 
 TEST_F(MockFaultTest, SlowDribbleStillDeliversTheWholeBody) {
