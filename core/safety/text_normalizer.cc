@@ -226,6 +226,13 @@ class Normalizer {
         }
         continue;
       }
+      // Other default-ignorable characters (variation selectors, ...) vanish in NFKC_Casefold;
+      // dropping them here, rather than inside a sequence, keeps the sequences the same whether
+      // or not they were there. They are not flagged: emoji carry them.
+      if (utf8proc_get_property(static_cast<utf8proc_int32_t>(d.code_point))->ignorable) {
+        note_removed(offset, static_cast<std::uint32_t>(at));
+        continue;
+      }
       if (first) {
         first = false;
         // A combining mark right after an ASCII character combines with it: take that character
@@ -315,14 +322,24 @@ class Normalizer {
     }
   }
 
-  // Leetspeak inside words: a maximal run of ASCII letters and leet symbols that holds at least
-  // one letter has its symbols replaced by the letters they stand for.
+  // Whether a combining mark follows text[i]. A symbol carrying a mark is not leetspeak (and
+  // mapping it would let the mark compose with the letter on the next normalisation).
+  bool mark_follows(std::size_t i) const {
+    const std::string& t = out_.text;
+    if (i + 1 >= t.size() || static_cast<unsigned char>(t[i + 1]) < 0x80) return false;
+    const Utf8Decoded next = decode_utf8(t, i + 1);
+    return next.length != 0 && continues_sequence(next.code_point);
+  }
+
+  // Leetspeak inside words: a maximal run of ASCII letters and leet symbols (not carrying a
+  // combining mark) that holds at least one letter has its symbols replaced by the letters they
+  // stand for.
   void map_leetspeak() {
     std::string& t = out_.text;
     std::size_t i = 0;
     while (i < t.size()) {
       const auto c = static_cast<unsigned char>(t[i]);
-      if (!is_ascii_letter(c) && leet_letter(c) == 0) {
+      if (!is_ascii_letter(c) && (leet_letter(c) == 0 || mark_follows(i))) {
         ++i;
         continue;
       }
@@ -333,7 +350,7 @@ class Normalizer {
         const auto b = static_cast<unsigned char>(t[i]);
         if (is_ascii_letter(b)) {
           has_letter = true;
-        } else if (leet_letter(b) != 0) {
+        } else if (leet_letter(b) != 0 && !mark_follows(i)) {
           has_leet = true;
         } else {
           break;
