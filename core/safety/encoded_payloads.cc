@@ -2,10 +2,9 @@
 
 #include <algorithm>
 #include <array>
-#include <bitset>
+#include <cassert>
 #include <cstring>
 #include <string>
-#include <unordered_set>
 
 #include "core/safety/utf8.h"
 
@@ -143,14 +142,16 @@ constexpr std::string_view kDictionary[] = {
     "using", "get", "got", "take", "let", "see", "look", "find", "go", "going", "come", "keep",
     "start", "stop", "begin", "never", "always", "again", "still", "well", "very", "much",
     "many", "because", "while", "until", "without", "within", "between", "through", "under",
-    "against", "because", "kill", "killing", "bomb", "weapon", "weapons", "gun", "guns", "poison",
+    "against", "kill", "killing", "bomb", "weapon", "weapons", "gun", "guns", "poison",
     "drug", "drugs", "steal", "hack", "hacking", "malware", "virus", "attack", "explosive",
-    "explosives", "illegal", "harm", "hurt", "suicide", "build", "create", "instructions",
-    "step", "steps", "how", "to", "of", "in", "is", "it", "on", "as", "at", "by", "an", "if",
+    "explosives", "illegal", "harm", "hurt", "suicide", "build", "create",
+    "step", "steps", "to", "of", "in", "is", "it", "on", "as", "at", "by", "an", "if",
     "no", "so", "do", "my", "me", "we", "he", "she", "his", "her", "him", "its", "up", "us",
-    "but", "yes", "okay", "sure", "now", "must", "only", "text", "words", "word", "following",
+    "but", "yes", "okay", "sure", "text", "words", "word", "following",
 };
 
+// The dictionary as two small open-addressing sets of words packed into integers (five bits a
+// letter, at most 12 letters): a lookup is a multiply and a probe or two, no hashing of strings.
 class Rot13Dictionary {
  public:
   static const Rot13Dictionary& instance() {
@@ -158,51 +159,83 @@ class Rot13Dictionary {
     return d;
   }
 
+  static constexpr std::size_t kMaxLength = 12;
+
   enum class Kind : std::uint8_t { kUnknown, kEnglish, kRot13, kBoth };
 
   // `lower` is a lower-case ASCII word.
   Kind classify(std::string_view lower) const {
-    if (lower.size() < 2 || lower.size() > max_length_) return Kind::kUnknown;
-    const bool maybe_rot13 = rotated_prefixes_.test(prefix_index(lower));
-    const std::string word(lower);
-    const bool rotated = maybe_rot13 && rotated_.count(word) != 0;
-    const bool english = words_.count(word) != 0;
+    if (lower.size() < 2 || lower.size() > kMaxLength) return Kind::kUnknown;
+    const std::uint64_t key = pack(lower);
+    const bool rotated = contains(rotated_, key);
+    const bool english = contains(words_, key);
     if (rotated && english) return Kind::kBoth;
     if (rotated) return Kind::kRot13;
     return english ? Kind::kEnglish : Kind::kUnknown;
   }
 
-  // Only English-ness, for words already known not to be rot13 evidence.
-  bool is_english(std::string_view lower) const {
-    return lower.size() >= 2 && lower.size() <= max_length_ && words_.count(std::string(lower)) != 0;
-  }
-
-  bool may_be_rot13(std::string_view lower) const {
-    return lower.size() >= 2 && lower.size() <= max_length_ &&
-           rotated_prefixes_.test(prefix_index(lower));
-  }
-
  private:
-  Rot13Dictionary() {
+  static constexpr std::size_t kSlots = 1024;  // a power of two, well above twice the word count
+  using Table = std::array<std::uint64_t, kSlots>;
+
+  Rot13Dictionary() : words_{}, rotated_{} {
     for (std::string_view w : kDictionary) {
-      words_.emplace(w);
+      assert(w.size() >= 2 && w.size() <= kMaxLength);
       std::string r(w);
       for (char& c : r) c = rot13(c);
-      rotated_.insert(r);
-      rotated_prefixes_.set(prefix_index(r));
-      max_length_ = std::max(max_length_, w.size());
+      insert(words_, pack(w));
+      insert(rotated_, pack(r));
     }
   }
 
-  static std::size_t prefix_index(std::string_view lower) {
-    return static_cast<std::size_t>(lower[0] - 'a') * 26 + static_cast<std::size_t>(lower[1] - 'a');
+  static std::uint64_t pack(std::string_view lower) {
+    std::uint64_t key = 0;
+    for (char c : lower) key = (key << 5) | static_cast<std::uint64_t>(c - 'a' + 1);
+    return key;
+  }
+  static std::size_t slot(std::uint64_t key) {
+    return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ULL) >> 54) & (kSlots - 1);
+  }
+  static void insert(Table& table, std::uint64_t key) {
+    std::size_t i = slot(key);
+    while (table[i] != 0 && table[i] != key) i = (i + 1) & (kSlots - 1);
+    table[i] = key;
+  }
+  static bool contains(const Table& table, std::uint64_t key) {
+    for (std::size_t i = slot(key);; i = (i + 1) & (kSlots - 1)) {
+      if (table[i] == key) return true;
+      if (table[i] == 0) return false;
+    }
   }
 
-  std::unordered_set<std::string> words_;
-  std::unordered_set<std::string> rotated_;
-  std::bitset<26 * 26> rotated_prefixes_;
-  std::size_t max_length_ = 0;
+  Table words_;
+  Table rotated_;
 };
+
+// Calls on_run(start, end) for every maximal run of at least `min_length` bytes of the class
+// `in_class`, left to right. Probes one byte in every `min_length` where there is no such run
+// (the byte at i + min_length - 1 must belong to any run of that length starting at or after i),
+// so ordinary prose costs a fraction of a pass.
+template <typename InClass, typename OnRun>
+void for_each_long_run(std::string_view t, std::size_t min_length, InClass in_class, OnRun on_run) {
+  if (min_length == 0) min_length = 1;
+  std::size_t i = 0;
+  while (i + min_length <= t.size()) {
+    const std::size_t probe = i + min_length - 1;
+    if (!in_class(static_cast<unsigned char>(t[probe]))) {
+      i = probe + 1;
+      continue;
+    }
+    std::size_t start = probe;
+    while (start > i && in_class(static_cast<unsigned char>(t[start - 1]))) --start;
+    std::size_t end = probe + 1;
+    while (end < t.size() && in_class(static_cast<unsigned char>(t[end]))) ++end;
+    if (end - start >= min_length && (start == 0 || !in_class(static_cast<unsigned char>(t[start - 1])))) {
+      if (!on_run(start, end)) return;
+    }
+    i = end + 1;
+  }
+}
 
 struct Candidate {
   Encoding encoding;
@@ -266,65 +299,55 @@ class PayloadFinder {
   }
 
   void find_base64(std::string_view t, std::vector<Candidate>& out) {
-    std::size_t i = 0;
-    while (i < t.size() && !full()) {
-      if (kBase64Values[static_cast<unsigned char>(t[i])] == kNotBase64) {
-        ++i;
-        continue;
-      }
-      const std::size_t start = i;
+    const auto in_class = [](unsigned char c) { return kBase64Values[c] != kNotBase64; };
+    for_each_long_run(t, limits_.min_base64_chars, in_class, [&](std::size_t start, std::size_t digits_end) {
+      if (full()) return false;
       bool standard = false;
       bool url_safe = false;
-      while (i < t.size() && kBase64Values[static_cast<unsigned char>(t[i])] != kNotBase64) {
-        standard |= t[i] == '+' || t[i] == '/';
-        url_safe |= t[i] == '-' || t[i] == '_';
-        ++i;
+      for (std::size_t k = start; k < digits_end; ++k) {
+        standard |= t[k] == '+' || t[k] == '/';
+        url_safe |= t[k] == '-' || t[k] == '_';
       }
-      const std::size_t digits_end = i;
-      while (i < t.size() && i - digits_end < 2 && t[i] == '=') ++i;
+      std::size_t end = digits_end;
+      while (end < t.size() && end - digits_end < 2 && t[end] == '=') ++end;
       const std::size_t length = digits_end - start;
-      if (length < limits_.min_base64_chars || length % 4 == 1 || (standard && url_safe)) continue;
-      if (i > digits_end && (length + (i - digits_end)) % 4 != 0) continue;  // padding that lies
+      if (length % 4 == 1 || (standard && url_safe)) return true;
+      if (end > digits_end && (length + (end - digits_end)) % 4 != 0) return true;  // lying padding
       TextCollector collector(length / 4 * 3 + (length % 4 == 0 ? 0 : length % 4 - 1), budget_);
       std::uint32_t bits = 0;
       int held = 0;
-      bool stopped = false;
-      for (std::size_t k = start; k < digits_end && !stopped; ++k) {
+      for (std::size_t k = start; k < digits_end; ++k) {
         bits = (bits << 6) | static_cast<std::uint32_t>(kBase64Values[static_cast<unsigned char>(t[k])]);
         held += 6;
         if (held >= 8) {
           held -= 8;
-          stopped = !collector.push(static_cast<unsigned char>((bits >> held) & 0xFF));
+          if (!collector.push(static_cast<unsigned char>((bits >> held) & 0xFF))) break;
         }
       }
-      accept(collector, Encoding::kBase64, start, i, out);
-    }
+      accept(collector, Encoding::kBase64, start, end, out);
+      return true;
+    });
   }
 
   void find_hex(std::string_view t, std::vector<Candidate>& out) {
-    std::size_t i = 0;
-    while (i < t.size() && !full()) {
-      if (!is_alnum(static_cast<unsigned char>(t[i]))) {
-        ++i;
-        continue;
-      }
-      const std::size_t start = i;
-      while (i < t.size() && is_alnum(static_cast<unsigned char>(t[i]))) ++i;
+    for_each_long_run(t, limits_.min_hex_digits, is_alnum, [&](std::size_t start, std::size_t end) {
+      if (full()) return false;
       std::size_t digits = start;
-      if (i - start > 2 && t[start] == '0' && (t[start + 1] == 'x' || t[start + 1] == 'X')) digits += 2;
-      const std::size_t count = i - digits;
-      if (count < limits_.min_hex_digits || count % 2 != 0) continue;
-      bool all_hex = true;
-      for (std::size_t k = digits; k < i && all_hex; ++k) all_hex = hex_value(static_cast<unsigned char>(t[k])) >= 0;
-      if (!all_hex) continue;
+      if (end - start > 2 && t[start] == '0' && (t[start + 1] == 'x' || t[start + 1] == 'X')) digits += 2;
+      const std::size_t count = end - digits;
+      if (count < limits_.min_hex_digits || count % 2 != 0) return true;
+      for (std::size_t k = digits; k < end; ++k) {
+        if (hex_value(static_cast<unsigned char>(t[k])) < 0) return true;
+      }
       TextCollector collector(count / 2, budget_);
-      for (std::size_t k = digits; k + 1 < i; k += 2) {
+      for (std::size_t k = digits; k + 1 < end; k += 2) {
         const int byte = hex_value(static_cast<unsigned char>(t[k])) * 16 +
                          hex_value(static_cast<unsigned char>(t[k + 1]));
         if (!collector.push(static_cast<unsigned char>(byte))) break;
       }
-      accept(collector, Encoding::kHex, start, i, out);
-    }
+      accept(collector, Encoding::kHex, start, end, out);
+      return true;
+    });
   }
 
   void find_url(std::string_view t, std::vector<Candidate>& out) {
@@ -391,7 +414,7 @@ class PayloadFinder {
       }
       s = Stretch{};
     };
-    char word[32];
+    char word[Rot13Dictionary::kMaxLength];
     std::size_t i = 0;
     while (i < t.size()) {
       const auto c = static_cast<unsigned char>(t[i]);
@@ -403,24 +426,12 @@ class PayloadFinder {
       const std::size_t start = i;
       while (i < t.size() && is_letter(static_cast<unsigned char>(t[i]))) ++i;
       const std::size_t length = i - start;
-      if (length < 2 || length > sizeof word) {
+      if (length < 2 || length > Rot13Dictionary::kMaxLength) {
         if (s.open && length >= 2) ++s.words;  // a long word: unknown
         continue;
       }
       for (std::size_t k = 0; k < length; ++k) word[k] = static_cast<char>(t[start + k] | 0x20);
       const std::string_view lower(word, length);
-      // Cheap path first: most English words cannot be rot13 evidence (prefix filter), and
-      // their English-ness only matters inside an open stretch.
-      if (!dictionary.may_be_rot13(lower)) {
-        if (s.open) {
-          if (dictionary.is_english(lower)) {
-            close();
-          } else {
-            ++s.words;
-          }
-        }
-        continue;
-      }
       switch (dictionary.classify(lower)) {
         case Rot13Dictionary::Kind::kRot13:
           if (!s.open) {
