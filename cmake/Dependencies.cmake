@@ -51,3 +51,13 @@ target_include_directories(echoes_valijson SYSTEM INTERFACE ${VALIJSON_INCLUDE_D
 target_link_libraries(echoes_valijson INTERFACE nlohmann_json::nlohmann_json)
 
 include(GoogleTest)
+
+# The safety layer's text normaliser: utf8proc (NFKC, case folding) and ICU (confusable skeletons).
+pkg_check_modules(utf8proc QUIET IMPORTED_TARGET GLOBAL libutf8proc)
+if(NOT utf8proc_FOUND)
+  echoes_missing(utf8proc libutf8proc-dev)
+endif()
+pkg_check_modules(icu QUIET IMPORTED_TARGET GLOBAL icu-uc icu-i18n)
+if(NOT icu_FOUND)
+  echoes_missing(ICU libicu-dev)
+endif()
