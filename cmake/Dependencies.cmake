@@ -51,3 +51,12 @@ target_include_directories(echoes_valijson SYSTEM INTERFACE ${VALIJSON_INCLUDE_D
 target_link_libraries(echoes_valijson INTERFACE nlohmann_json::nlohmann_json)
 
 include(GoogleTest)
+
+# CLI11 is header-only: the `echoes` program's flags (harness/cli/).
+find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp)
+if(NOT CLI11_INCLUDE_DIR)
+  echoes_missing(CLI11 libcli11-dev)
+endif()
+
+# simdjson: the fast JSON Lines reader of `echoes scan` (harness/scan_runner.cc).
+echoes_find_package(simdjson libsimdjson-dev)
