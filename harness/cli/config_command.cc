@@ -70,7 +70,6 @@ int show(const std::optional<std::string>& flag) {
 
 CommandRun add_config_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand("config", "Check or show the configuration");
-  command->require_subcommand(1);
 
   CLI::App* check_command = command->add_subcommand(
       "check", "Validate a configuration file: exit 0 valid, 1 invalid, 2 unreadable");
@@ -82,9 +81,10 @@ CommandRun add_config_command(CLI::App& app) {
   auto flag = std::make_shared<std::optional<std::string>>();
   add_config_flag(*show_command, flag);
 
-  return [check_command, file, flag]() -> int {
+  return [check_command, show_command, file, flag]() -> int {
     if (check_command->parsed()) return check(*file);
-    return show(*flag);
+    if (show_command->parsed()) return show(*flag);
+    return cannot_run("config: a subcommand is required (check, show)");
   };
 }
 

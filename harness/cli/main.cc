@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
   using namespace echoes::cli;
   try {
     CLI::App app{"Echoes: a test harness and safety layer for LLM applications", "echoes"};
-    app.require_subcommand(1);
+    // No require_subcommand: with it CLI11 reports a mistyped subcommand as a missing one instead
+    // of naming the unexpected word.
     app.set_version_flag("--version", version_text(),
                          "Print the version and the formats of the JSON documents written, then exit");
     const std::vector<std::pair<std::string, CommandRun>> commands = {
@@ -40,7 +41,7 @@ int main(int argc, char** argv) {
     for (const auto& [name, run] : commands) {
       if (app.got_subcommand(name)) return run();
     }
-    return cannot_run("no subcommand given");
+    return cannot_run("a subcommand is required (config, scan); run with --help for more");
   } catch (const std::exception& e) {
     return cannot_run(std::string("internal error: ") + e.what());
   }
