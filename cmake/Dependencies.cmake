@@ -61,3 +61,12 @@ pkg_check_modules(icu QUIET IMPORTED_TARGET GLOBAL icu-uc icu-i18n)
 if(NOT icu_FOUND)
   echoes_missing(ICU libicu-dev)
 endif()
+
+# CLI11 is header-only: the `echoes` program's flags (harness/cli/).
+find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp)
+if(NOT CLI11_INCLUDE_DIR)
+  echoes_missing(CLI11 libcli11-dev)
+endif()
+
+# simdjson: the fast JSON Lines reader of `echoes scan` (harness/scan_runner.cc).
+echoes_find_package(simdjson libsimdjson-dev)
