@@ -70,3 +70,16 @@ endif()
 
 # simdjson: the fast JSON Lines reader of `echoes scan` (harness/scan_runner.cc).
 echoes_find_package(simdjson libsimdjson-dev)
+
+# liblinear trains the learned safety scorer (core/safety/linear_text_trainer.cc only).
+find_path(LIBLINEAR_INCLUDE_DIR linear.h)
+find_library(LIBLINEAR_LIBRARY linear)
+if(NOT LIBLINEAR_INCLUDE_DIR OR NOT LIBLINEAR_LIBRARY)
+  echoes_missing(liblinear liblinear-dev)
+endif()
+add_library(echoes_liblinear INTERFACE)
+target_include_directories(echoes_liblinear SYSTEM INTERFACE ${LIBLINEAR_INCLUDE_DIR})
+target_link_libraries(echoes_liblinear INTERFACE ${LIBLINEAR_LIBRARY})
+
+# OpenSSL's SHA-256 fingerprints a model's training data (core/eval/sha256.cc).
+echoes_find_package(OpenSSL libssl-dev)

@@ -29,7 +29,8 @@ inline constexpr int kExitCannotRun = 2;    // bad flag, unreadable file, bad co
 using CommandRun = std::function<int()>;
 CommandRun add_config_command(CLI::App& app);   // config_command.cc
 CommandRun add_scan_command(CLI::App& app);     // scan_command.cc
-// later: add_train_command, add_eval_command, ...
+CommandRun add_train_command(CLI::App& app);    // train_command.cc
+// later: add_eval_command, ...
 
 // --- Shared by the subcommands (command_support.cc) -------------------------------------------
 

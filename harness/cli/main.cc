@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
     const std::vector<std::pair<std::string, CommandRun>> commands = {
         {"config", add_config_command(app)},
         {"scan", add_scan_command(app)},
+        {"train", add_train_command(app)},
     };
     try {
       app.parse(argc, argv);
