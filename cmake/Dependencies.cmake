@@ -51,3 +51,12 @@ target_include_directories(echoes_valijson SYSTEM INTERFACE ${VALIJSON_INCLUDE_D
 target_link_libraries(echoes_valijson INTERFACE nlohmann_json::nlohmann_json)
 
 include(GoogleTest)
+
+# CLI11 is header-only: the flag parsing of echoes-mock and the benchmark clients (kept out of
+# widely included headers).
+find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp)
+if(NOT CLI11_INCLUDE_DIR)
+  echoes_missing(CLI11 libcli11-dev)
+endif()
+add_library(echoes_cli11 INTERFACE)
+target_include_directories(echoes_cli11 SYSTEM INTERFACE ${CLI11_INCLUDE_DIR})
