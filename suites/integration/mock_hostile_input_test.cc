@@ -16,8 +16,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <chrono>
-#include <cstdio>
+#include <cstdlib>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -285,6 +287,9 @@ TEST_F(MockHostileInput, ContentLengthLongerThanTheBodyEndsTheConnectionAtTheBod
 
 // What each held connection sends before it goes slow (or silent).
 enum class Slow { kSilent, kHalfHeader, kHeaderThenPartBody, kHalfHeaderThenShutdownWrite };
+
+// Names the parameter in test output.
+void PrintTo(Slow slow, std::ostream* os) { *os << static_cast<int>(slow); }
 
 class MockHostileSlowConnections : public MockHostileInput,
                                    public ::testing::WithParamInterface<Slow> {};

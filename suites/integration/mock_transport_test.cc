@@ -22,6 +22,7 @@
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <string_view>
@@ -377,6 +378,9 @@ struct HandlerPlace {
   const char* other_thread;
   const char* extra_headers;  // what sends a chat completion there
 };
+
+// Names the parameter in test output.
+void PrintTo(const HandlerPlace& place, std::ostream* os) { *os << place.thread; }
 
 class MockTransportOnEachThread : public ::testing::TestWithParam<HandlerPlace> {
  protected:
