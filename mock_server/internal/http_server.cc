@@ -296,8 +296,15 @@ namespace {
 // on a worker thread. Only one of the two touches the socket at any time: the hand-over is a post.
 class Session : public std::enable_shared_from_this<Session> {
  public:
+  // The read buffer holds a request's header (at most max_header_bytes) and what one read brings
+  // beyond it; body bytes are moved out into the request as they are parsed. Its bound is what
+  // stops a line that never ends (a chunk size with an endless extension) from growing it: such
+  // a request is refused as unreadable (400) instead.
   Session(HttpServer::Impl& server, tcp::socket socket)
-      : server_(server), stream_(std::move(socket)), timer_(stream_.get_executor()) {}
+      : server_(server), stream_(std::move(socket)),
+        buffer_(server.options().max_header_bytes + kReadBytes), timer_(stream_.get_executor()) {}
+
+  static constexpr size_t kReadBytes = 64 * 1024;  // Beast reads at most this much at once
 
   void start() { read_header(); }
   asio::any_io_executor executor() { return stream_.get_executor(); }
