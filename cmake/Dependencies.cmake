@@ -62,11 +62,14 @@ if(NOT icu_FOUND)
   echoes_missing(ICU libicu-dev)
 endif()
 
-# CLI11 is header-only: the `echoes` program's flags (harness/cli/).
+# CLI11 is header-only: the flag parsing of `echoes` (harness/cli/), echoes-mock and the benchmark
+# clients (kept out of widely included headers). Targets link echoes_cli11.
 find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp)
 if(NOT CLI11_INCLUDE_DIR)
   echoes_missing(CLI11 libcli11-dev)
 endif()
+add_library(echoes_cli11 INTERFACE)
+target_include_directories(echoes_cli11 SYSTEM INTERFACE ${CLI11_INCLUDE_DIR})
 
 # simdjson: the fast JSON Lines reader of `echoes scan` (harness/scan_runner.cc).
 echoes_find_package(simdjson libsimdjson-dev)
