@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <mutex>
+#include <new>
 
 namespace echoes::openai {
 namespace {
@@ -294,6 +296,55 @@ class Client::Impl {
 
   using Attempt = std::function<Status(int retries, TimePoint deadline, AttemptReport& report)>;
 
+  // Reports one admitted attempt to the gate when it goes out of scope, whatever ended the
+  // attempt: the outcome given to set(), or kUnexpectedException when none was (an exception is
+  // unwinding). So a half-open breaker always gets its trial permit back.
+  class GateReporter {
+   public:
+    GateReporter(AttemptGate* gate, int attempt, Clock& clock)
+        : gate_(gate), clock_(clock), started_(clock.now()) {
+      outcome_.attempt = attempt;
+      outcome_.error = ErrorCode::kUnexpectedException;
+    }
+    GateReporter(const GateReporter&) = delete;
+    GateReporter& operator=(const GateReporter&) = delete;
+    ~GateReporter() {
+      if (gate_ == nullptr) return;
+      outcome_.duration = clock_.now() - started_;
+      gate_->after_attempt(outcome_);
+    }
+    void set(const Status& result, std::optional<int> http_status) {
+      outcome_.error = result ? std::nullopt : std::optional<ErrorCode>(result.error().code);
+      outcome_.http_status = http_status;
+    }
+
+   private:
+    AttemptGate* gate_;
+    Clock& clock_;
+    TimePoint started_;
+    AttemptOutcome outcome_;
+  };
+
+  // Runs one attempt; an exception escaping it (from the caller's sink, or std::bad_alloc) becomes
+  // kUnexpectedException, which ends the call: it is never retried.
+  static Status attempt_without_exceptions(const Attempt& attempt, int retries, TimePoint deadline,
+                                           AttemptReport& report) {
+    try {
+      return attempt(retries, deadline, report);
+    } catch (const std::bad_alloc&) {
+      report.may_retry = false;
+      return Error(ErrorCode::kUnexpectedException, "out of memory (std::bad_alloc) during the call");
+    } catch (const std::exception& e) {
+      report.may_retry = false;
+      return Error(ErrorCode::kUnexpectedException,
+                   std::string("an exception escaped during the call: ") + e.what());
+    } catch (...) {
+      report.may_retry = false;
+      return Error(ErrorCode::kUnexpectedException,
+                   "an exception of unknown type escaped during the call");
+    }
+  }
+
   Status run_with_retries(const CallOptions& options, const Attempt& attempt) {
     const int max_retries = std::max(0, options.max_retries.value_or(config_.retry.max_retries));
     const Duration total = options.total_timeout.value_or(config_.total_timeout);
@@ -311,16 +362,13 @@ class Client::Impl {
         }
       }
       ++attempts;
-      const TimePoint started = clock_.now();
       AttemptReport report;
-      Status result = attempt(retries, deadline, report);
-      if (options.gate) {
-        AttemptOutcome outcome;
-        outcome.attempt = attempts;
-        if (!result) outcome.error = result.error().code;
-        outcome.http_status = report.http_status;
-        outcome.duration = clock_.now() - started;
-        options.gate->after_attempt(outcome);
+      Status result;
+      {
+        // Tells the gate the attempt's outcome exactly once, on every path out of this block.
+        GateReporter reporter(options.gate, attempts, clock_);
+        result = attempt_without_exceptions(attempt, retries, deadline, report);
+        reporter.set(result, report.http_status);
       }
       if (result) return result;
       Error error = std::move(result).error();

@@ -19,7 +19,9 @@
 // server-requested wait; a connect or read timeout, or the total deadline, is kTimeout; a failed
 // connection or reset is kConnection; a 2xx body that is not the promised type is
 // kMalformedResponse (context: the JSON path); a stream that ends before `data: [DONE]` is
-// kStreamTruncated. A stream is never a partial success.
+// kStreamTruncated. A stream is never a partial success. An exception that escapes during a call
+// (thrown by the caller's ChunkSink, or std::bad_alloc) never leaves the client: it ends the call
+// as kUnexpectedException, not retried, and the gate is still told the attempt's outcome.
 //
 // Thread-safe: concurrent calls use separate pooled connections.
 #pragma once
@@ -94,7 +96,8 @@ class AttemptGate {
   // Asked before each attempt. An error ends the call with that error (never retried); the
   // attempt is not made and after_attempt is not called for it.
   virtual Status before_attempt() = 0;
-  // Told the outcome of every attempt that before_attempt admitted, exactly once.
+  // Told the outcome of every attempt that before_attempt admitted, exactly once, whatever ended
+  // the attempt (an exception during it is reported as kUnexpectedException). Must not throw.
   virtual void after_attempt(const AttemptOutcome& outcome) = 0;
 };
 
@@ -152,6 +155,7 @@ struct CallOptions {
 };
 
 // Receives each chunk of a stream, in order. An error cancels the stream and is the call's result.
+// A sink should not throw; if it does, the call ends with kUnexpectedException naming the exception.
 using ChunkSink = std::function<Status(const ChatCompletionChunk&)>;
 
 // Turns the bytes of an OpenAI chat completion stream into chunks: SSE framing, `data: [DONE]`,
