@@ -51,3 +51,15 @@ target_include_directories(echoes_valijson SYSTEM INTERFACE ${VALIJSON_INCLUDE_D
 target_link_libraries(echoes_valijson INTERFACE nlohmann_json::nlohmann_json)
 
 include(GoogleTest)
+
+# Hyperscan compiles every rule of a rule pack into one database (core/safety/rule_engine.cc);
+# Vectorscan installs the same libhs.pc where Hyperscan is unavailable. RE2 is its fallback engine
+# and the comparison.
+pkg_check_modules(libhs QUIET IMPORTED_TARGET GLOBAL libhs)
+if(NOT libhs_FOUND)
+  echoes_missing(Hyperscan "libhyperscan-dev (or libvectorscan-dev)")
+endif()
+pkg_check_modules(re2 QUIET IMPORTED_TARGET GLOBAL re2)
+if(NOT re2_FOUND)
+  echoes_missing(RE2 libre2-dev)
+endif()
