@@ -34,7 +34,21 @@ using echoes::safety::EngineOptions;
 using echoes::safety::RuleEngine;
 using echoes::safety::RulePack;
 
-const std::filesystem::path kRepo = std::filesystem::path(__FILE__).parent_path().parent_path();
+// The checkout: ECHOES_SOURCE_DIR, else the first folder above the executable (or the working
+// directory) that holds fixtures/rules.
+std::filesystem::path find_repo() {
+  if (const char* env = std::getenv("ECHOES_SOURCE_DIR")) return env;
+  std::error_code ec;
+  for (auto dir : {std::filesystem::read_symlink("/proc/self/exe", ec).parent_path(),
+                   std::filesystem::current_path(ec)}) {
+    for (; !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
+      if (std::filesystem::is_directory(dir / "fixtures/rules")) return dir;
+    }
+  }
+  return std::filesystem::current_path(ec);
+}
+
+const std::filesystem::path kRepo = find_repo();
 
 std::filesystem::path prompts_dir() {
   if (const char* env = std::getenv("ECHOES_BENIGN_PROMPTS")) return env;
