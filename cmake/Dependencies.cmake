@@ -86,3 +86,15 @@ target_link_libraries(echoes_liblinear INTERFACE ${LIBLINEAR_LIBRARY})
 
 # OpenSSL's SHA-256 fingerprints a model's training data (core/eval/sha256.cc).
 echoes_find_package(OpenSSL libssl-dev)
+
+# Hyperscan compiles every rule of a rule pack into one database (core/safety/rule_engine.cc);
+# Vectorscan installs the same libhs.pc where Hyperscan is unavailable. RE2 is its fallback engine
+# and the comparison.
+pkg_check_modules(libhs QUIET IMPORTED_TARGET GLOBAL libhs)
+if(NOT libhs_FOUND)
+  echoes_missing(Hyperscan "libhyperscan-dev (or libvectorscan-dev)")
+endif()
+pkg_check_modules(re2 QUIET IMPORTED_TARGET GLOBAL re2)
+if(NOT re2_FOUND)
+  echoes_missing(RE2 libre2-dev)
+endif()

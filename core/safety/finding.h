@@ -1,9 +1,9 @@
-// Finding: one rule or model hit in a text, with the byte span it covers in the ORIGINAL text.
-// Detectors report findings; policies and redaction act on them.
+// Finding: one thing a safety detector found in a text (a rule that matched, a model that fired),
+// with the bytes it concerns. Severity orders findings; the policy maps categories to actions.
 //
-//   Finding f{.rule_id = "secret.openai_key", .category = "secret", .severity = Severity::kHigh,
-//             .start = 10, .end = 61};
-//   std::string_view s = to_string(f.severity);   // "high"
+//   Finding f{"secrets.openai_key", "secret", Severity::kCritical, 12, 63};
+//   std::string_view matched = text.substr(f.start, f.end - f.start);
+//   if (auto s = severity_from_string("high")) ...
 #pragma once
 
 #include <cstddef>
@@ -14,16 +14,36 @@
 
 namespace echoes::safety {
 
+// Ordered: a larger value is more severe.
 enum class Severity : std::uint8_t { kLow, kMedium, kHigh, kCritical };
-std::string_view to_string(Severity);                 // "low" "medium" "high" "critical"
-std::optional<Severity> severity_from_string(std::string_view);
+
+// "low" "medium" "high" "critical". Stable: the names appear in rule packs, JSON and reports.
+constexpr std::string_view to_string(Severity severity) {
+  switch (severity) {
+    case Severity::kLow: return "low";
+    case Severity::kMedium: return "medium";
+    case Severity::kHigh: return "high";
+    case Severity::kCritical: return "critical";
+  }
+  return "low";
+}
+
+// Inverse of to_string; nullopt for any other name (exact, lower case).
+constexpr std::optional<Severity> severity_from_string(std::string_view name) {
+  for (Severity s : {Severity::kLow, Severity::kMedium, Severity::kHigh, Severity::kCritical}) {
+    if (to_string(s) == name) return s;
+  }
+  return std::nullopt;
+}
 
 struct Finding {
-  std::string rule_id;      // e.g. "injection.ignore_previous"
-  std::string category;     // e.g. "injection", "jailbreak", "secret", "pii", "harmful", ...
-  Severity severity;
-  std::size_t start = 0;    // byte offsets into the ORIGINAL text, end exclusive
+  std::string rule_id;   // e.g. "injection.ignore_previous"
+  std::string category;  // e.g. "injection", "jailbreak", "secret", "pii", "harmful", ...
+  Severity severity = Severity::kLow;
+  std::size_t start = 0;  // byte offsets into the ORIGINAL text, end exclusive
   std::size_t end = 0;
+
+  friend bool operator==(const Finding&, const Finding&) = default;
 };
 
 }  // namespace echoes::safety
