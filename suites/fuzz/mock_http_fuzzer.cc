@@ -5,6 +5,7 @@
 // within a few seconds, or the target aborts. Crashes, sanitizer reports and hangs of the health
 // check are the findings; what the server answered to the input itself is not judged.
 //
+// The server is reset before each input (scenario cleared, sequences rewound, journal emptied).
 // Each input's exchange is bounded: the bytes are sent, the writing side is shut (so a server
 // waiting for more of a request sees the end), the answer is read until the server closes or
 // kInputBudget passes, and the connection is closed. Faults the input asks for (the
@@ -20,6 +21,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -117,6 +119,10 @@ void require_health(int port) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  // Each input starts from the same state: what an earlier input set through the admin API (a
+  // scenario, used-up sequences) would otherwise make a finding depend on the inputs before it.
+  server().set_scenario(std::nullopt);
+  server().reset();
   const int port = server().port();
   const int fd = connect_to(port);
   if (fd < 0) {
