@@ -34,7 +34,10 @@ Status SseParser::feed(std::string_view bytes, const EventSink& sink) {
   std::size_t pos = 0;
   if (pending_cr_ && size > 0) {
     pending_cr_ = false;
-    if (begin[0] == '\n') pos = 1;  // the LF of a CRLF split across two reads
+    if (begin[0] == '\n') {  // the LF of a CRLF split across two reads
+      pos = 1;
+      ++bytes_consumed_;
+    }
   }
   while (pos < size) {
     // The next line terminator: the first LF, unless a CR comes before it. CR is rare, so the

@@ -113,6 +113,16 @@ TEST(SseParserTest, CountsBytesAndComments) {
   EXPECT_EQ(parser.events_dispatched(), 1u);
 }
 
+// Found by sse_parser_fuzzer: the LF of a CRLF that arrives in the next read was not counted, so
+// error offsets after it were short by one per split CRLF.
+TEST(SseParserTest, CountsTheLfOfACrlfSplitAcrossReads) {
+  SseParser parser;
+  const std::string stream = "data: one\r\n\r\ndata: two\r\n\r\n";
+  const std::vector<SseEvent> events = parse_in_pieces(stream, 1, parser);
+  EXPECT_EQ(events, (std::vector<SseEvent>{data_event("one"), data_event("two")}));
+  EXPECT_EQ(parser.bytes_consumed(), stream.size());
+}
+
 TEST(SseParserTest, AnEventLargerThanTheLimitIsMalformedAndStaysFailed) {
   struct Row {
     const char* name;
