@@ -52,18 +52,11 @@ Result<BaseUrl> parse_base_url(std::string_view url) {
   return BaseUrl{std::string(scheme) + std::string(authority), std::string(path)};
 }
 
-std::optional<std::string> header(const httplib::Headers& headers, const char* name) {
-  // httplib's Headers compare names case-insensitively.
-  auto it = headers.find(name);
-  if (it == headers.end()) return std::nullopt;
-  return it->second;
-}
-
-RetryHeaders retry_headers_of(const httplib::Headers& headers) {
+RetryHeaders retry_headers_of(const HttpResponseHead& head) {
   RetryHeaders h;
-  h.should_retry = header(headers, "x-should-retry");
-  h.retry_after_ms = header(headers, "retry-after-ms");
-  h.retry_after = header(headers, "retry-after");
+  h.should_retry = head.header("x-should-retry");
+  h.retry_after_ms = head.header("retry-after-ms");
+  h.retry_after = head.header("retry-after");
   return h;
 }
 
@@ -357,18 +350,118 @@ class DeadlineWatchdog {
   std::thread thread_;
 };
 
+
+// The default transport: cpp-httplib clients kept in a pool of idle keep-alive connections, each
+// exchange watched by the DeadlineWatchdog.
+class HttplibTransport final : public HttpTransport {
+ public:
+  HttplibTransport(std::string scheme_host_port, std::size_t max_idle_connections)
+      : scheme_host_port_(std::move(scheme_host_port)),
+        max_idle_connections_(max_idle_connections) {}
+
+  TransportResult send(const HttpRequest& request,
+                       const std::function<bool(const HttpResponseHead&)>& on_head,
+                       const std::function<bool(std::string_view)>& on_body) override {
+    std::unique_ptr<httplib::Client> http = lease();
+    http->set_connection_timeout(duration_cast<std::chrono::microseconds>(request.connect_timeout));
+    http->set_read_timeout(duration_cast<std::chrono::microseconds>(request.read_timeout));
+    http->set_write_timeout(duration_cast<std::chrono::microseconds>(request.write_timeout));
+
+    httplib::Request wire;
+    wire.method = request.method;
+    wire.path = request.path;
+    for (const auto& [name, value] : request.headers) wire.headers.emplace(name, value);
+    if (request.has_body) wire.body = request.body;
+    wire.response_handler = [&](const httplib::Response& response) {
+      HttpResponseHead head;
+      head.status = response.status;
+      head.headers.assign(response.headers.begin(), response.headers.end());
+      return on_head(head);
+    };
+    wire.content_receiver = [&](const char* data, std::size_t size, std::uint64_t,
+                                std::uint64_t) { return on_body(std::string_view(data, size)); };
+
+    httplib::Response response;
+    httplib::Error http_error = httplib::Error::Success;
+    bool sent = false;
+    bool deadline_fired = false;
+    {
+      // Every read and write of the exchange ends by the deadline, however the bytes trickle.
+      DeadlineWatchdog::Watch watch(watchdog_, *http,
+                                    std::chrono::steady_clock::now() +
+                                        std::max(request.time_left, Duration::zero()));
+      sent = http->send(wire, response, http_error);
+      deadline_fired = watch.fired();
+    }
+    if (sent) {
+      if (!deadline_fired) give_back(std::move(http));  // a stopped connection is not reused
+      return {};
+    }
+    // The connection is in an unknown state: it is not reused.
+    if (deadline_fired) return {TransportFailure::kDeadline, {}};
+    switch (http_error) {
+      case httplib::Error::Canceled: return {TransportFailure::kStoppedByCaller, {}};
+      case httplib::Error::ConnectionTimeout: return {TransportFailure::kConnectTimeout, {}};
+      case httplib::Error::Read: return {TransportFailure::kRead, {}};
+      default: return {TransportFailure::kOther, httplib::to_string(http_error)};
+    }
+  }
+
+ private:
+  std::unique_ptr<httplib::Client> lease() {
+    {
+      std::lock_guard lock(pool_mutex_);
+      if (!idle_.empty()) {
+        std::unique_ptr<httplib::Client> http = std::move(idle_.back());
+        idle_.pop_back();
+        return http;
+      }
+    }
+    auto http = std::make_unique<httplib::Client>(scheme_host_port_);
+    http->set_keep_alive(true);
+    http->set_tcp_nodelay(true);
+    return http;
+  }
+
+  void give_back(std::unique_ptr<httplib::Client> http) {
+    std::lock_guard lock(pool_mutex_);
+    if (idle_.size() < max_idle_connections_) idle_.push_back(std::move(http));
+  }
+
+  const std::string scheme_host_port_;
+  const std::size_t max_idle_connections_;
+  std::mutex pool_mutex_;
+  std::vector<std::unique_ptr<httplib::Client>> idle_;
+  // Declared last: destroyed first, after every exchange has ended.
+  DeadlineWatchdog watchdog_;
+};
+
 }  // namespace
+
+std::optional<std::string> HttpResponseHead::header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (equals_ignoring_case(key, name)) return value;
+  }
+  return std::nullopt;
+}
+
+std::unique_ptr<HttpTransport> make_httplib_transport(std::string scheme_host_port,
+                                                      std::size_t max_idle_connections) {
+  return std::make_unique<HttplibTransport>(std::move(scheme_host_port), max_idle_connections);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Client
 
 class Client::Impl {
  public:
-  Impl(ClientConfig config, BaseUrl url, Clock& clock, RetryPolicy::UnitRandom random)
+  Impl(ClientConfig config, BaseUrl url, Clock& clock, RetryPolicy::UnitRandom random,
+       std::shared_ptr<HttpTransport> transport)
       : config_(std::move(config)),
         url_(std::move(url)),
         clock_(clock),
-        policy_(config_.retry, std::move(random)) {}
+        policy_(config_.retry, std::move(random)),
+        transport_(std::move(transport)) {}
 
   const ClientConfig& config() const { return config_; }
 
@@ -553,188 +646,203 @@ class Client::Impl {
     }
   }
 
-  // One HTTP exchange. A 2xx body goes to `on_bytes` when set (a stream) or into `body`; a non-2xx
-  // body always goes into `body` and becomes the returned error.
+  // One HTTP exchange: build the request, let the transport carry it while an ExchangeReader takes
+  // the answer, then turn what happened into the attempt's status. A 2xx body goes to `on_bytes`
+  // when set (a stream) or into `body`; a non-2xx body always goes into `body` and becomes the
+  // returned error.
   Status perform(const char* method, const std::string& path, const std::string& request_body,
                  bool stream, int retries, TimePoint deadline, const CallOptions& options,
                  AttemptReport& report, std::string& body,
                  const std::function<Status(std::string_view)>* on_bytes) {
-    const Duration remaining = deadline - clock_.now();
-    const Duration read_timeout = std::clamp(remaining, Duration(milliseconds(1)),
-                                             config_.read_timeout);
-    const Duration connect_timeout = std::clamp(remaining, Duration(milliseconds(1)),
-                                                config_.connect_timeout);
-    const Duration write_timeout = std::clamp(remaining, Duration(milliseconds(1)),
-                                              config_.write_timeout);
-    std::unique_ptr<httplib::Client> http = lease();
-    http->set_connection_timeout(duration_cast<std::chrono::microseconds>(connect_timeout));
-    http->set_read_timeout(duration_cast<std::chrono::microseconds>(read_timeout));
-    http->set_write_timeout(duration_cast<std::chrono::microseconds>(write_timeout));
-
-    httplib::Request request;
-    request.method = method;
-    request.path = url_.path_prefix + path;
-    request.headers.emplace("Accept", stream ? "text/event-stream" : "application/json");
-    request.headers.emplace("User-Agent", "echoes/0.1");
-    request.headers.emplace("x-stainless-retry-count", std::to_string(retries));
-    if (!config_.api_key.empty()) request.headers.emplace("Authorization", "Bearer " + config_.api_key);
-    for (const auto& [name, value] : caller_headers(options)) request.headers.emplace(name, value);
-    if (std::strcmp(method, "GET") != 0) {
-      request.headers.emplace("Content-Type", "application/json");
-      request.body = request_body;
+    const HttpRequest request =
+        build_request(method, path, request_body, stream, retries, deadline, options);
+    ExchangeReader reader(*this, stream, deadline, report, body, on_bytes);
+    const TransportResult sent = transport_->send(
+        request, [&](const HttpResponseHead& head) { return reader.on_head(head); },
+        [&](std::string_view bytes) { return reader.on_body(bytes); });
+    if (sent.failure != TransportFailure::kNone) {
+      return annotate(failed_exchange_error(sent, reader, request, deadline), report);
     }
-
-    std::optional<Error> cancelled;  // why the client stopped reading, when it did
-    bool streaming_body = false;
-    // Real time, not the injected clock: this classifies what the socket did (a read timeout is
-    // the kernel's real-time wait), which a fake clock cannot observe.
-    auto last_progress = std::chrono::steady_clock::now();
-    request.response_handler = [&](const httplib::Response& response) {
-      report.http_status = response.status;
-      report.request_id = header(response.headers, "x-request-id").value_or("");
-      report.retry_headers = retry_headers_of(response.headers);
-      if (stream && is_success(response.status)) {
-        report.may_retry = false;  // the answer has begun; it is never asked for twice
-        auto content_type = header(response.headers, "Content-Type");
-        if (content_type && content_type->rfind("text/event-stream", 0) != 0) {
-          cancelled = Error(ErrorCode::kMalformedResponse,
-                            "expected a text/event-stream answer, got " + *content_type,
-                            "Content-Type");
-          return false;
-        }
-        streaming_body = true;
-      }
-      return true;
-    };
-    request.content_receiver = [&](const char* data, std::size_t size, std::uint64_t,
-                                   std::uint64_t) {
-      last_progress = std::chrono::steady_clock::now();
-      if (clock_.now() >= deadline) {
-        cancelled = Error(ErrorCode::kTimeout, "total timeout exceeded while reading the answer");
-        return false;
-      }
-      if (streaming_body) {
-        if (Status s = (*on_bytes)(std::string_view(data, size)); !s) {
-          cancelled = std::move(s).error();
-          return false;
-        }
-        return true;
-      }
-      if (body.size() + size > config_.max_response_bytes) {
-        cancelled = Error(ErrorCode::kMalformedResponse,
-                          "response larger than " + std::to_string(config_.max_response_bytes) +
-                              " bytes");
-        return false;
-      }
-      body.append(data, size);
-      return true;
-    };
-
-    httplib::Response response;
-    httplib::Error http_error = httplib::Error::Success;
-    bool sent = false;
-    bool deadline_fired = false;
-    {
-      // Every read and write of the exchange ends by the deadline, however the bytes trickle.
-      DeadlineWatchdog::Watch watch(watchdog_, *http,
-                                    std::chrono::steady_clock::now() +
-                                        std::max(remaining, Duration::zero()));
-      sent = http->send(request, response, http_error);
-      deadline_fired = watch.fired();
+    if (!report.http_status) {
+      return Error(ErrorCode::kInternal, "the transport completed an exchange without a status");
     }
-    auto annotate = [&report](Error e) {
-      // A transport failure after the status line is still a transport failure (retried as
-      // one), so it carries no status; everything else names the status it came with.
-      const bool transport = e.code == ErrorCode::kConnection || e.code == ErrorCode::kTimeout;
-      if (report.http_status && !transport) e.http_status = report.http_status;
-      e.request_id = report.request_id;
-      return e;
-    };
-    if (!sent) {
-      // The connection is in an unknown state: it is not reused.
-      if (cancelled) return annotate(std::move(*cancelled));
-      const auto idle = std::chrono::steady_clock::now() - last_progress;
-      if (deadline_fired || clock_.now() >= deadline) {
-        return annotate(Error(ErrorCode::kTimeout, "total timeout exceeded"));
-      }
-      if (deadline_fired) {
-        return annotate(Error(ErrorCode::kTimeout,
-                              "total timeout exceeded: the exchange was stopped at its deadline"));
-      }
-      switch (http_error) {
-        case httplib::Error::ConnectionTimeout:
-          return annotate(Error(ErrorCode::kTimeout,
-                                "connect timed out after " + millis_text(connect_timeout)));
-        case httplib::Error::Read:
-          // httplib reports a read timeout as a read error; the idle time tells them apart.
-          if (idle >= read_timeout * 9 / 10) {
-            return annotate(Error(ErrorCode::kTimeout,
-                                  "no bytes for " + millis_text(read_timeout) + " (read timeout)"));
-          }
-          if (streaming_body) {
-            return annotate(Error(ErrorCode::kStreamTruncated,
-                                  "the connection closed before data: [DONE]"));
-          }
-          return annotate(Error(ErrorCode::kConnection,
-                                "the connection closed or was reset before a complete answer"));
-        default:
-          return annotate(Error(ErrorCode::kConnection,
-                                "request failed: " + httplib::to_string(http_error)));
-      }
-    }
-    if (!deadline_fired) give_back(std::move(http));  // a stopped connection is not reused
-    report.http_status = response.status;
-    if (!is_success(response.status)) {
-      Error e = upstream_error(response.status, body, config_.decode_limits);
-      return annotate(std::move(e));
+    if (!is_success(*report.http_status)) {
+      return annotate(upstream_error(*report.http_status, body, config_.decode_limits), report);
     }
     return ok_status();
   }
 
-  std::unique_ptr<httplib::Client> lease() {
-    {
-      std::lock_guard lock(pool_mutex_);
-      if (!idle_.empty()) {
-        std::unique_ptr<httplib::Client> http = std::move(idle_.back());
-        idle_.pop_back();
-        return http;
-      }
+  // The request of one exchange: the method, the prefixed path, the client's headers then the
+  // caller's, the body, and timeouts no longer than the time left before the deadline.
+  HttpRequest build_request(const char* method, const std::string& path,
+                            const std::string& request_body, bool stream, int retries,
+                            TimePoint deadline, const CallOptions& options) const {
+    const Duration remaining = deadline - clock_.now();
+    const auto bounded = [&](Duration limit) {
+      return std::clamp(remaining, Duration(milliseconds(1)), limit);
+    };
+    HttpRequest request;
+    request.method = method;
+    request.path = url_.path_prefix + path;
+    request.connect_timeout = bounded(config_.connect_timeout);
+    request.read_timeout = bounded(config_.read_timeout);
+    request.write_timeout = bounded(config_.write_timeout);
+    request.time_left = std::max(remaining, Duration::zero());
+    auto& headers = request.headers;
+    headers.emplace_back("Accept", stream ? "text/event-stream" : "application/json");
+    headers.emplace_back("User-Agent", "echoes/0.1");
+    headers.emplace_back("x-stainless-retry-count", std::to_string(retries));
+    if (!config_.api_key.empty()) headers.emplace_back("Authorization", "Bearer " + config_.api_key);
+    for (auto& header : caller_headers(options)) headers.push_back(std::move(header));
+    if (std::strcmp(method, "GET") != 0) {
+      headers.emplace_back("Content-Type", "application/json");
+      request.body = request_body;
+      request.has_body = true;
     }
-    auto http = std::make_unique<httplib::Client>(url_.scheme_host_port);
-    http->set_keep_alive(true);
-    http->set_tcp_nodelay(true);
-    return http;
+    return request;
   }
 
-  void give_back(std::unique_ptr<httplib::Client> http) {
-    std::lock_guard lock(pool_mutex_);
-    if (idle_.size() < config_.max_idle_connections) idle_.push_back(std::move(http));
+  // Takes one exchange's answer as the transport delivers it: records the head in the report,
+  // passes a 2xx stream's bytes on, collects any other body (bounded by max_response_bytes), stops
+  // at the deadline, and remembers why it stopped reading.
+  class ExchangeReader {
+   public:
+    ExchangeReader(const Impl& impl, bool stream, TimePoint deadline, AttemptReport& report,
+                   std::string& body, const std::function<Status(std::string_view)>* on_bytes)
+        : impl_(impl), stream_(stream), deadline_(deadline), report_(report), body_(body),
+          on_bytes_(on_bytes) {}
+
+    bool on_head(const HttpResponseHead& head) {
+      report_.http_status = head.status;
+      report_.request_id = head.header("x-request-id").value_or("");
+      report_.retry_headers = retry_headers_of(head);
+      if (stream_ && is_success(head.status)) {
+        report_.may_retry = false;  // the answer has begun; it is never asked for twice
+        auto content_type = head.header("Content-Type");
+        if (content_type && content_type->rfind("text/event-stream", 0) != 0) {
+          cancelled_ = Error(ErrorCode::kMalformedResponse,
+                             "expected a text/event-stream answer, got " + *content_type,
+                             "Content-Type");
+          return false;
+        }
+        streaming_body_ = true;
+      }
+      return true;
+    }
+
+    bool on_body(std::string_view bytes) {
+      last_progress_ = std::chrono::steady_clock::now();
+      if (impl_.clock_.now() >= deadline_) {
+        cancelled_ = Error(ErrorCode::kTimeout, "total timeout exceeded while reading the answer");
+        return false;
+      }
+      if (streaming_body_) {
+        if (Status s = (*on_bytes_)(bytes); !s) {
+          cancelled_ = std::move(s).error();
+          return false;
+        }
+        return true;
+      }
+      if (body_.size() + bytes.size() > impl_.config_.max_response_bytes) {
+        cancelled_ = Error(ErrorCode::kMalformedResponse,
+                           "response larger than " +
+                               std::to_string(impl_.config_.max_response_bytes) + " bytes");
+        return false;
+      }
+      body_.append(bytes);
+      return true;
+    }
+
+    // Why the client stopped reading, when it did.
+    std::optional<Error>& cancelled() { return cancelled_; }
+    bool streaming_body() const { return streaming_body_; }
+    // Real time, not the injected clock: this classifies what the socket did (a read timeout is
+    // the kernel's real-time wait), which a fake clock cannot observe.
+    Duration idle() const { return std::chrono::steady_clock::now() - last_progress_; }
+
+   private:
+    const Impl& impl_;
+    const bool stream_;
+    const TimePoint deadline_;
+    AttemptReport& report_;
+    std::string& body_;
+    const std::function<Status(std::string_view)>* on_bytes_;
+    std::optional<Error> cancelled_;
+    bool streaming_body_ = false;
+    std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
+  };
+
+  // The error of an exchange that did not complete: the reader's own reason to stop first, then
+  // the deadline, then what the transport saw.
+  Error failed_exchange_error(const TransportResult& sent, ExchangeReader& reader,
+                              const HttpRequest& request, TimePoint deadline) const {
+    if (reader.cancelled()) return std::move(*reader.cancelled());
+    if (sent.failure == TransportFailure::kDeadline || clock_.now() >= deadline) {
+      return Error(ErrorCode::kTimeout, "total timeout exceeded");
+    }
+    switch (sent.failure) {
+      case TransportFailure::kConnectTimeout:
+        return Error(ErrorCode::kTimeout,
+                     "connect timed out after " + millis_text(request.connect_timeout));
+      case TransportFailure::kRead:
+        // A read timeout and a closed connection look alike; the idle time tells them apart.
+        if (reader.idle() >= request.read_timeout * 9 / 10) {
+          return Error(ErrorCode::kTimeout,
+                       "no bytes for " + millis_text(request.read_timeout) + " (read timeout)");
+        }
+        if (reader.streaming_body()) {
+          return Error(ErrorCode::kStreamTruncated, "the connection closed before data: [DONE]");
+        }
+        return Error(ErrorCode::kConnection,
+                     "the connection closed or was reset before a complete answer");
+      case TransportFailure::kStoppedByCaller:
+        return Error(ErrorCode::kInternal, "the exchange stopped without a reason");
+      default:
+        return Error(ErrorCode::kConnection, "request failed: " + sent.detail);
+    }
+  }
+
+  // A transport failure after the status line is still a transport failure (retried as one), so
+  // it carries no status; everything else names the status it came with. Every error names the
+  // request id the answer carried.
+  static Error annotate(Error e, const AttemptReport& report) {
+    const bool transport = e.code == ErrorCode::kConnection || e.code == ErrorCode::kTimeout;
+    if (report.http_status && !transport) e.http_status = report.http_status;
+    e.request_id = report.request_id;
+    return e;
   }
 
   const ClientConfig config_;
   const BaseUrl url_;
   Clock& clock_;
   RetryPolicy policy_;
-  std::mutex pool_mutex_;
-  std::vector<std::unique_ptr<httplib::Client>> idle_;
-  // Declared last: destroyed first, after every exchange has ended.
-  DeadlineWatchdog watchdog_;
+  const std::shared_ptr<HttpTransport> transport_;
 };
 
 Result<std::unique_ptr<Client>> Client::create(ClientConfig config, Clock& clock,
                                                const EnvironmentLookup& env) {
-  return create(std::move(config), clock, nullptr, env);
+  return create(std::move(config), clock, RetryPolicy::UnitRandom{}, env);
 }
 
 Result<std::unique_ptr<Client>> Client::create(ClientConfig config, Clock& clock,
+                                               RetryPolicy::UnitRandom random,
+                                               const EnvironmentLookup& env) {
+  return create(std::move(config), clock, nullptr, std::move(random), env);
+}
+
+Result<std::unique_ptr<Client>> Client::create(ClientConfig config, Clock& clock,
+                                               std::shared_ptr<HttpTransport> transport,
                                                RetryPolicy::UnitRandom random,
                                                const EnvironmentLookup& env) {
   Result<ClientConfig> resolved = resolve_client_config(std::move(config), env);
   if (!resolved) return resolved.error();
   Result<BaseUrl> url = parse_base_url(resolved->base_url);
   if (!url) return url.error();
-  return std::unique_ptr<Client>(new Client(
-      std::make_unique<Impl>(std::move(*resolved), std::move(*url), clock, std::move(random))));
+  if (!transport) {
+    transport = make_httplib_transport(url->scheme_host_port, resolved->max_idle_connections);
+  }
+  return std::unique_ptr<Client>(new Client(std::make_unique<Impl>(
+      std::move(*resolved), std::move(*url), clock, std::move(random), std::move(transport))));
 }
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -166,6 +166,68 @@ class RateLimiterGate final : public AttemptGate {
   std::string key_;
 };
 
+// ---------------------------------------------------------------------------------------------
+// The transport seam: the one HTTP exchange of an attempt. The client builds the request (path,
+// headers, body, per-exchange timeouts), and the transport carries it and hands back the answer's
+// head and body as they arrive. The retry loop, the gates, the deadline and all decoding stay in
+// the client; the default transport is cpp-httplib with a connection pool and a deadline watchdog
+// (make_httplib_transport). Tests and benchmarks give Client::create an in-process transport
+// (CannedTransport in core/openai/canned_transport.h).
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST"
+  std::string path;    // with the base URL's path prefix, e.g. "/v1/chat/completions"
+  std::vector<std::pair<std::string, std::string>> headers;  // each name once
+  std::string body;    // sent only when has_body
+  bool has_body = false;
+  Duration connect_timeout{};  // the longest wait to connect
+  Duration read_timeout{};     // the longest wait for the next bytes of the answer
+  Duration write_timeout{};    // the longest wait to write the next bytes
+  // The exchange must end within this much real time from when send() begins, however the bytes
+  // trickle (the deadline of the call, in real time).
+  Duration time_left{};
+};
+
+struct HttpResponseHead {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  // The first value of a header, the name compared case-insensitively; nullopt when absent.
+  std::optional<std::string> header(std::string_view name) const;
+};
+
+// Why an exchange did not complete (HttpTransport::send's answer).
+enum class TransportFailure {
+  kNone,            // the whole answer was received
+  kStoppedByCaller, // on_head or on_body returned false
+  kConnectTimeout,  // no connection within connect_timeout
+  kRead,            // reading failed: a read timeout, or the connection closed or reset
+  kDeadline,        // time_left ran out and the exchange was stopped
+  kOther,           // any other failure (detail says what)
+};
+
+struct TransportResult {
+  TransportFailure failure = TransportFailure::kNone;
+  std::string detail;  // for kOther: the transport's own description
+};
+
+// Carries one HTTP exchange. send() calls on_head once when the status line and headers have
+// arrived (false: stop, the body is not read) and then on_body with each piece of the body in order
+// (false: stop, the rest is not read). Must be thread-safe: concurrent calls of one client send
+// concurrently. Must not throw except what the callbacks throw, which it lets through.
+class HttpTransport {
+ public:
+  virtual ~HttpTransport() = default;
+  virtual TransportResult send(const HttpRequest& request,
+                               const std::function<bool(const HttpResponseHead&)>& on_head,
+                               const std::function<bool(std::string_view)>& on_body) = 0;
+};
+
+// The default transport: cpp-httplib to `scheme_host_port` ("http://127.0.0.1:8080"), keeping up to
+// `max_idle_connections` keep-alive connections, and a watchdog thread that stops an exchange at
+// its time_left.
+std::unique_ptr<HttpTransport> make_httplib_transport(std::string scheme_host_port,
+                                                      std::size_t max_idle_connections);
+
 struct CallOptions {
   AttemptGate* gate = nullptr;          // consulted around every attempt; not owned
   std::optional<int> max_retries;       // overrides the config's retry count for this call
@@ -220,6 +282,12 @@ class Client {
   // For tests: the retry policy's random source is injected.
   static Result<std::unique_ptr<Client>> create(ClientConfig config, Clock& clock,
                                                 RetryPolicy::UnitRandom random,
+                                                const EnvironmentLookup& env = process_environment);
+  // Over another transport (an in-process stub for tests and benchmarks): the config's base URL
+  // still gives the path prefix, its connection settings are the transport's business.
+  static Result<std::unique_ptr<Client>> create(ClientConfig config, Clock& clock,
+                                                std::shared_ptr<HttpTransport> transport,
+                                                RetryPolicy::UnitRandom random = nullptr,
                                                 const EnvironmentLookup& env = process_environment);
   ~Client();
   Client(const Client&) = delete;
