@@ -585,9 +585,11 @@ class Client::Impl {
       const std::vector<std::pair<std::string, std::string>>& call_headers) {
     std::vector<std::pair<std::string, std::string>> merged;
     for (const auto* list : {&config_headers, &call_headers}) {
-      for (const auto& [name, value] : *list) {
+      for (const auto& header : *list) {
+        // Not a structured binding: clang 14 cannot capture one in a lambda.
+        const std::string& name = header.first;
         std::erase_if(merged, [&](const auto& h) { return equals_ignoring_case(h.first, name); });
-        merged.emplace_back(name, value);
+        merged.push_back(header);
       }
     }
     return merged;
