@@ -161,6 +161,9 @@ Status MockServer::Impl::start() {
 
 void MockServer::Impl::stop() {
   if (!started_ || stopped_.exchange(true)) return;
+  // First end the recorder's upstream calls (their reads would wait up to 300 s): each such
+  // request is answered 503 while the transport can still write it; then stop the transport.
+  upstream_calls_.stop_all();
   server_->stop();
   (void)flush_recordings();
   std::lock_guard lock(stop_mutex_);

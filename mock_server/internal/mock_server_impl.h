@@ -11,6 +11,7 @@
 //                                       faults that replace the answer (status, hang, close, reset)
 //   internal/replay.cc                  the answer from a recording: body, timed stream, corruptions
 //   internal/recorder.cc                record and spy: forward to the upstream, record, answer
+//   internal/upstream_calls.{h,cc}      the upstream calls in flight, which stop() ends
 //   internal/admin_api.cc               /__admin/...
 //   internal/request_log.cc             default headers, journal entry, metrics, the log line
 //
@@ -34,6 +35,7 @@
 
 #include "mock_server/internal/http_server.h"
 #include "mock_server/internal/response_cache.h"
+#include "mock_server/internal/upstream_calls.h"
 #include "mock_server/mock_server.h"
 
 namespace echoes::mock {
@@ -205,6 +207,8 @@ class MockServer::Impl {
   std::vector<std::string> known_models_;
   std::vector<std::regex> redactions_;
 
+  // The recorder's upstream calls in flight; stop() ends them first.
+  internal::UpstreamCalls upstream_calls_;
   std::mutex record_mutex_;
   Cassette recorded_;
   bool recordings_dirty_ = false;

@@ -116,7 +116,21 @@ void MockServer::Impl::forward_and_record(const HttpRequest& req,
   };
   httplib::Response upstream_res;
   httplib::Error error = httplib::Error::Success;
-  if (!upstream.send(out, upstream_res, error)) {
+  bool sent = false;
+  {
+    internal::UpstreamCalls::Scope call(upstream_calls_, upstream);  // stop() may end the call
+    sent = call.admitted() && upstream.send(out, upstream_res, error);
+  }
+  if (!sent && upstream_calls_.stopping()) {
+    res.status = 503;
+    res.set_content(internal::error_body("The server is shutting down; the request to the "
+                                         "upstream was abandoned.",
+                                         "server_error", "", "server_shutting_down"),
+                    kJsonType);
+    add_default_headers(res, started);
+    return;
+  }
+  if (!sent) {
     res.status = 502;
     res.set_content(internal::error_body("The upstream " + options_.upstream +
                                              " could not be reached: " + httplib::to_string(error),
