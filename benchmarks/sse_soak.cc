@@ -44,6 +44,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -115,54 +116,9 @@ bool parse_int(std::string_view text, long& out) {
   return end != nullptr && *end == '\0';
 }
 
-// Returns an error message, or nothing when `options` is complete.
-std::optional<std::string> parse_options(int argc, char** argv, Options& options) {
-  std::string body_file;
-  std::string offsets_file;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view flag = argv[i];
-    if (flag == "-h" || flag == "--help") return std::string("help");
-    if (i + 1 >= argc) return "flag " + std::string(flag) + " needs a value";
-    const std::string_view value = argv[++i];
-    long number = 0;
-    const bool numeric = parse_int(value, number);
-    if (flag == "--host") {
-      options.host = value;
-    } else if (flag == "--path") {
-      options.path = value;
-    } else if (flag == "--body") {
-      body_file = value;
-    } else if (flag == "--offsets") {
-      offsets_file = value;
-    } else if (flag == "--json") {
-      options.json_path = value;
-    } else if (flag == "--deadline-ms") {
-      options.deadline_ms = std::strtod(std::string(value).c_str(), nullptr);
-    } else if (!numeric || number < 0) {
-      return "flag " + std::string(flag) + " is unknown or needs a non-negative integer";
-    } else if (flag == "--port") {
-      options.port = static_cast<int>(number);
-    } else if (flag == "--client-threads") {
-      options.client_threads = static_cast<int>(number);
-    } else if (flag == "--streams") {
-      options.streams = static_cast<int>(number);
-    } else if (flag == "--duration") {
-      options.duration_s = static_cast<int>(number);
-    } else if (flag == "--read-timeout") {
-      options.read_timeout_s = static_cast<int>(number);
-    } else if (flag == "--server-pid") {
-      options.server_pid = number;
-    } else {
-      return "unknown flag " + std::string(flag);
-    }
-  }
-  if (options.port <= 0 || options.port > 65535) return std::string("--port is required (1-65535)");
-  if (options.streams <= 0 || options.streams > 4096) return std::string("--streams must be 1-4096");
-  if (options.client_threads <= 0 || options.client_threads > 64) {
-    return std::string("--client-threads must be 1-64");
-  }
-  if (options.duration_s <= 0) return std::string("--duration must be positive");
-  if (options.read_timeout_s <= 0) return std::string("--read-timeout must be positive");
+// Reads --body and --offsets into `options`; an error message names the flag.
+std::optional<std::string> load_inputs(const std::string& body_file, const std::string& offsets_file,
+                                       Options& options) {
   auto body = read_file(body_file);
   if (!body) return "--body: cannot read '" + body_file + "'";
   options.body = std::move(*body);
@@ -186,6 +142,52 @@ std::optional<std::string> parse_options(int argc, char** argv, Options& options
     options.offsets.push_back(offset);
   }
   if (options.offsets.empty()) return "--offsets: '" + offsets_file + "' holds no offsets";
+  return std::nullopt;
+}
+
+// Fills `options` from the command line (CLI11). Returns the status to exit with at once: 0 after
+// --help, 2 for a bad flag or input (after printing why, naming the flag); nothing to run.
+std::optional<int> parse_options(int argc, char** argv, Options& options) {
+  CLI::App app("Holds N concurrent SSE streams open against a server replaying a recorded stream, "
+               "and measures how late every event arrives.",
+               "sse_soak");
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  std::string body_file;
+  std::string offsets_file;
+  app.add_option("--port", options.port, "the server's port")->required()->check(CLI::Range(1, 65535));
+  app.add_option("--body", body_file, "file holding the exact request body to POST")->required();
+  app.add_option("--offsets", offsets_file,
+                 "file of the recorded offset (ms) of each event, one a line, [DONE] last")
+      ->required();
+  app.add_option("--host", options.host, "the server's address (default 127.0.0.1)");
+  app.add_option("--path", options.path, "the path to POST to (default /v1/chat/completions)");
+  app.add_option("--streams", options.streams, "concurrent streams (default 256)")
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--client-threads", options.client_threads, "client event loops (default 1)")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--duration", options.duration_s, "seconds to run (default 30)")
+      ->check(CLI::Range(1, 30 * 24 * 3600));
+  app.add_option("--read-timeout", options.read_timeout_s, "seconds each read may take (default 10)")
+      ->check(CLI::Range(1, 3600));
+  app.add_option("--server-pid", options.server_pid, "sample this process's RSS (default: none)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--deadline-ms", options.deadline_ms, "target p99 lateness in ms (default 5)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--json", options.json_path, "also write the figures to this file");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    // CLI11's own exit codes start at 100; every bad flag is 2 here.
+    std::fprintf(stderr, "sse_soak: %s (see --help)\n", e.what());
+    return 2;
+  }
+  if (auto error = load_inputs(body_file, offsets_file, options)) {
+    std::fprintf(stderr, "sse_soak: %s\n", error->c_str());
+    return 2;
+  }
   return std::nullopt;
 }
 
@@ -596,15 +598,7 @@ double rss_slope_kib_per_min(const std::vector<RssSample>& samples, double from_
 
 int main(int argc, char** argv) {
   Options options;
-  if (auto error = parse_options(argc, argv, options)) {
-    if (*error != "help") std::fprintf(stderr, "sse_soak: %s\n", error->c_str());
-    std::fprintf(stderr,
-                 "usage: sse_soak --port N --body FILE --offsets FILE [--streams 256] "
-                 "[--duration 30] [--server-pid PID] [--json FILE] [--host 127.0.0.1] "
-                 "[--path /v1/chat/completions] [--read-timeout 10] [--deadline-ms 5] "
-                 "[--client-threads 1]\n");
-    return *error == "help" ? 0 : 2;
-  }
+  if (auto exit_status = parse_options(argc, argv, options)) return *exit_status;
 
   tcp::resolver::results_type endpoints;
   {

@@ -51,3 +51,38 @@ target_include_directories(echoes_valijson SYSTEM INTERFACE ${VALIJSON_INCLUDE_D
 target_link_libraries(echoes_valijson INTERFACE nlohmann_json::nlohmann_json)
 
 include(GoogleTest)
+
+# The safety layer's text normaliser: utf8proc (NFKC, case folding) and ICU (confusable skeletons).
+pkg_check_modules(utf8proc QUIET IMPORTED_TARGET GLOBAL libutf8proc)
+if(NOT utf8proc_FOUND)
+  echoes_missing(utf8proc libutf8proc-dev)
+endif()
+pkg_check_modules(icu QUIET IMPORTED_TARGET GLOBAL icu-uc icu-i18n)
+if(NOT icu_FOUND)
+  echoes_missing(ICU libicu-dev)
+endif()
+
+# CLI11 is header-only: the flag parsing of `echoes` (harness/cli/), echoes-mock and the benchmark
+# clients (kept out of widely included headers). Targets link echoes_cli11.
+find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp)
+if(NOT CLI11_INCLUDE_DIR)
+  echoes_missing(CLI11 libcli11-dev)
+endif()
+add_library(echoes_cli11 INTERFACE)
+target_include_directories(echoes_cli11 SYSTEM INTERFACE ${CLI11_INCLUDE_DIR})
+
+# simdjson: the fast JSON Lines reader of `echoes scan` (harness/scan_runner.cc).
+echoes_find_package(simdjson libsimdjson-dev)
+
+# liblinear trains the learned safety scorer (core/safety/linear_text_trainer.cc only).
+find_path(LIBLINEAR_INCLUDE_DIR linear.h)
+find_library(LIBLINEAR_LIBRARY linear)
+if(NOT LIBLINEAR_INCLUDE_DIR OR NOT LIBLINEAR_LIBRARY)
+  echoes_missing(liblinear liblinear-dev)
+endif()
+add_library(echoes_liblinear INTERFACE)
+target_include_directories(echoes_liblinear SYSTEM INTERFACE ${LIBLINEAR_INCLUDE_DIR})
+target_link_libraries(echoes_liblinear INTERFACE ${LIBLINEAR_LIBRARY})
+
+# OpenSSL's SHA-256 fingerprints a model's training data (core/eval/sha256.cc).
+echoes_find_package(OpenSSL libssl-dev)

@@ -1,5 +1,7 @@
-// Command-line flags of `echoes-mock`, parsed into MockServerOptions. Separate from main() so the
-// rules (each bad flag named, exit code 2) are tested without starting a process.
+// Command-line flags of `echoes-mock`, parsed with CLI11 (in cli_options.cc only) into
+// MockServerOptions. Separate from main() so the rules (each bad flag named, exit code 2; --help
+// exits 0) are tested without starting a process. A flag given twice takes its last value;
+// --redact collects every one.
 //
 //   Result<CliOptions> parsed = parse_cli_options({"--cassettes", "fixtures/cassettes", "--port", "0"});
 //   if (!parsed) { std::cerr << parsed.error().message << "\n"; return 2; }
@@ -19,7 +21,7 @@ struct CliOptions {
   bool help = false;
 };
 
-// The text printed by --help.
+// The text printed by --help: every flag with its meaning.
 std::string cli_usage();
 
 // `args` excludes the program name. Errors are kInvalidInput whose message names the flag.

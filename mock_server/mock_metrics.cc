@@ -54,6 +54,16 @@ void MockMetrics::observe_event_lateness(Duration late) {
   lateness_sum_seconds_ += seconds;
 }
 
+void MockMetrics::observe_handler_run(bool on_event_loop) {
+  std::lock_guard lock(mutex_);
+  ++(on_event_loop ? handler_runs_on_loop_ : handler_runs_on_workers_);
+}
+
+std::uint64_t MockMetrics::handler_runs(bool on_event_loop) const {
+  std::lock_guard lock(mutex_);
+  return on_event_loop ? handler_runs_on_loop_ : handler_runs_on_workers_;
+}
+
 std::uint64_t MockMetrics::count(const std::string& route, int status,
                                  const std::string& fault) const {
   std::lock_guard lock(mutex_);
@@ -68,6 +78,8 @@ void MockMetrics::reset() {
   latency_sum_seconds_.clear();
   lateness_buckets_.fill(0);
   lateness_sum_seconds_ = 0.0;
+  handler_runs_on_loop_ = 0;
+  handler_runs_on_workers_ = 0;
 }
 
 std::string MockMetrics::render_prometheus() const {
@@ -91,6 +103,12 @@ std::string MockMetrics::render_prometheus() const {
   out += "# TYPE echoes_mock_stream_event_lateness_seconds histogram\n";
   append_histogram(out, "echoes_mock_stream_event_lateness_seconds", "", kLatenessBounds,
                    lateness_buckets_, lateness_sum_seconds_);
+  out += "# HELP echoes_mock_handler_runs_total Requests handled, by the thread that ran the "
+         "handler: the event loop or a worker.\n";
+  out += "# TYPE echoes_mock_handler_runs_total counter\n";
+  out += fmt::format("echoes_mock_handler_runs_total{{thread=\"loop\"}} {}\n", handler_runs_on_loop_);
+  out += fmt::format("echoes_mock_handler_runs_total{{thread=\"worker\"}} {}\n",
+                     handler_runs_on_workers_);
   return out;
 }
 

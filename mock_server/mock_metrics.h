@@ -5,6 +5,8 @@
 //   std::string text = metrics.render_prometheus();
 //   // echoes_mock_requests_total{route="/v1/chat/completions",status="200",fault="none"} 1
 //   metrics.observe_event_lateness(std::chrono::microseconds(300));  // a stream event sent late
+//   metrics.observe_handler_run(/*on_event_loop=*/true);
+//   // echoes_mock_handler_runs_total{thread="loop"} 1
 #pragma once
 
 #include <array>
@@ -34,10 +36,14 @@ class MockMetrics {
   void observe(const std::string& route, int status, const std::string& fault, Duration latency);
   // How long after its recorded time (scaled) a replayed stream event was written. Thread-safe.
   void observe_event_lateness(Duration late);
+  // A request's handler started on the event loop (true) or on a worker thread. Thread-safe.
+  void observe_handler_run(bool on_event_loop);
   std::string render_prometheus() const;
   void reset();
   // Requests counted for this label set (for tests).
   std::uint64_t count(const std::string& route, int status, const std::string& fault) const;
+  // Handlers run on the event loop (true) or on workers (false) (for tests).
+  std::uint64_t handler_runs(bool on_event_loop) const;
 
  private:
   mutable std::mutex mutex_;
@@ -46,6 +52,8 @@ class MockMetrics {
   std::map<std::string, double> latency_sum_seconds_;
   std::array<std::uint64_t, kLatenessBounds.size() + 1> lateness_buckets_{};
   double lateness_sum_seconds_ = 0.0;
+  std::uint64_t handler_runs_on_loop_ = 0;
+  std::uint64_t handler_runs_on_workers_ = 0;
 };
 
 }  // namespace echoes::mock

@@ -135,8 +135,16 @@ Status MockServer::Impl::start() {
   http.io_threads = options_.io_threads;
   http.worker_threads = options_.worker_threads;
   http.max_body_bytes = options_.max_body_bytes;
+  http.max_header_bytes = options_.max_header_bytes;
+  http.max_header_fields = options_.max_header_fields;
+  http.keep_alive_timeout = std::chrono::milliseconds(options_.idle_timeout_ms);
+  http.read_timeout = std::chrono::milliseconds(options_.body_timeout_ms);
+  http.write_timeout = std::chrono::milliseconds(options_.write_timeout_ms);
   http.clock = &clock_;
   http.on_timed_part = [this](Duration late) { metrics_.observe_event_lateness(late); };
+  http.on_handler_run = [this](internal::HandlerThread thread) {
+    metrics_.observe_handler_run(thread == internal::HandlerThread::kEventLoop);
+  };
   server_ = std::make_unique<internal::HttpServer>(
       http,
       [this](const HttpRequest& req, HttpResponse& res, const ConnectionInfo& connection) {

@@ -65,6 +65,15 @@ struct MockServerOptions {
   size_t worker_threads = 512;
   size_t listen_backlog = 4096;
   size_t max_body_bytes = 32 * 1024 * 1024;  // larger bodies get 413 in the official shape
+  // Transport limits (mock_server/README.md, "Limits"). A header over either bound gets 431 in
+  // the official shape. The timeouts are deadlines that trickling bytes do not extend: from the
+  // previous answer (or the accept) until a request's header is complete, which is also the
+  // keep-alive idle time; from the header until the body is complete; for an answer to be taken.
+  size_t max_header_bytes = 64 * 1024;
+  size_t max_header_fields = 256;
+  std::int64_t idle_timeout_ms = 5000;
+  std::int64_t body_timeout_ms = 5000;
+  std::int64_t write_timeout_ms = 5000;
   bool validate_requests = true;     // 400 for requests that break the API schema
   // Bound, in bytes (raw keys plus canonical bodies), of the cache that spares a replayed body
   // seen before all JSON work; it starts afresh when full. Also bounded to 4096 entries.

@@ -6,7 +6,7 @@
 namespace echoes {
 namespace {
 
-constexpr std::array<std::pair<ErrorCode, std::string_view>, 17> kNames = {{
+constexpr std::array<std::pair<ErrorCode, std::string_view>, 18> kNames = {{
     {ErrorCode::kBadRequest, "bad_request"},
     {ErrorCode::kAuthentication, "authentication"},
     {ErrorCode::kPermissionDenied, "permission_denied"},
@@ -24,6 +24,7 @@ constexpr std::array<std::pair<ErrorCode, std::string_view>, 17> kNames = {{
     {ErrorCode::kBlockedBySafety, "blocked_by_safety"},
     {ErrorCode::kInvalidInput, "invalid_input"},
     {ErrorCode::kInternal, "internal"},
+    {ErrorCode::kUnexpectedException, "unexpected_exception"},
 }};
 static_assert(kNames.size() == std::size(kAllErrorCodes));
 

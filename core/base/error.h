@@ -36,6 +36,10 @@ enum class ErrorCode {
   kBlockedBySafety,      // input guard or output filter blocked the content
   kInvalidInput,         // the caller's own input is invalid (bad JSON, bad flag, bad file)
   kInternal,             // a bug or an impossible state; should never be seen
+  // An exception escaped code run during a call (a caller's callback such as a stream sink, or
+  // an allocation that failed: std::bad_alloc) and was turned into this value at the module
+  // boundary; the message names the exception. Says nothing about the upstream's health.
+  kUnexpectedException,
 };
 
 // All codes, in declaration order (for table-driven tests and reports).
@@ -45,7 +49,7 @@ inline constexpr ErrorCode kAllErrorCodes[] = {
     ErrorCode::kRateLimitedUpstream, ErrorCode::kServerError,     ErrorCode::kTimeout,
     ErrorCode::kConnection,        ErrorCode::kMalformedResponse, ErrorCode::kStreamTruncated,
     ErrorCode::kCircuitOpen,       ErrorCode::kRateLimitedLocally, ErrorCode::kBlockedBySafety,
-    ErrorCode::kInvalidInput,      ErrorCode::kInternal,
+    ErrorCode::kInvalidInput,      ErrorCode::kInternal,          ErrorCode::kUnexpectedException,
 };
 
 // "bad_request", "rate_limited_upstream", ... Stable.

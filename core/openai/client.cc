@@ -2,10 +2,18 @@
 
 #include <httplib.h>
 
+#include "core/base/strings.h"
+
 #include <algorithm>
+#include <condition_variable>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <mutex>
+#include <map>
+#include <new>
+#include <thread>
 
 namespace echoes::openai {
 namespace {
@@ -93,6 +101,34 @@ bool contains(std::string_view haystack, std::string_view needle) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
+// Caller headers
+
+bool is_reserved_header(std::string_view name) {
+  for (std::string_view reserved : kReservedHeaders) {
+    if (equals_ignoring_case(name, reserved)) return true;
+  }
+  return false;
+}
+
+Status validate_caller_headers(const std::vector<std::pair<std::string, std::string>>& headers,
+                               std::string_view field) {
+  for (const auto& [name, value] : headers) {
+    const std::string where = std::string(field) + "[" + name + "]";
+    if (name.empty() || name.find_first_of(" \t\r\n:") != std::string::npos) {
+      return Error(ErrorCode::kInvalidInput, "not a valid header name", where);
+    }
+    if (value.find_first_of("\r\n") != std::string::npos) {
+      return Error(ErrorCode::kInvalidInput, "a header value may not contain CR or LF", where);
+    }
+    if (is_reserved_header(name)) {
+      return Error(ErrorCode::kInvalidInput,
+                   "\"" + name + "\" is set by the client itself and cannot be given", where);
+    }
+  }
+  return ok_status();
+}
+
+// ---------------------------------------------------------------------------------------------
 // Configuration
 
 std::optional<std::string> process_environment(const std::string& name) {
@@ -122,6 +158,9 @@ Result<ClientConfig> resolve_client_config(ClientConfig config, const Environmen
       return Error(ErrorCode::kInvalidInput, "must be positive, got " + millis_text(p.value),
                    p.name);
     }
+  }
+  if (Status headers = validate_caller_headers(config.headers, "headers"); !headers) {
+    return headers.error();
   }
   if (config.retry.max_retries < 0) {
     return Error(ErrorCode::kInvalidInput,
@@ -218,6 +257,109 @@ Status ChatStreamDecoder::finish() const {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The total deadline of an HTTP exchange
+
+namespace {
+
+// Stops HTTP exchanges that outlive their deadline. cpp-httplib bounds each socket read and write
+// by a timeout fixed when the exchange starts, so an answer that keeps trickling, or goes quiet
+// late, would run past the call's total timeout; this watchdog's one thread waits for the earliest
+// deadline in flight and stops that exchange (httplib::Client::stop shuts its socket down, which
+// ends a blocked read or write at once). It waits in real time because sockets do: the deadline of
+// an exchange is the time the injected clock had left when it began, from then on in real time.
+class DeadlineWatchdog {
+ public:
+  using SteadyTime = std::chrono::steady_clock::time_point;
+
+  DeadlineWatchdog() = default;
+  DeadlineWatchdog(const DeadlineWatchdog&) = delete;
+  DeadlineWatchdog& operator=(const DeadlineWatchdog&) = delete;
+  ~DeadlineWatchdog() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Watches one exchange on `http` until the Watch is destroyed (which the exchange must outlive).
+  class Watch {
+   public:
+    Watch(DeadlineWatchdog& dog, httplib::Client& http, SteadyTime deadline) : dog_(dog) {
+      id_ = dog_.add(http, deadline, &fired_);
+    }
+    Watch(const Watch&) = delete;
+    Watch& operator=(const Watch&) = delete;
+    ~Watch() { dog_.remove(id_); }
+    // Whether the deadline passed and the exchange was stopped.
+    bool fired() const {
+      std::lock_guard lock(dog_.mutex_);
+      return fired_;
+    }
+
+   private:
+    DeadlineWatchdog& dog_;
+    std::uint64_t id_ = 0;
+    bool fired_ = false;  // guarded by dog_.mutex_
+  };
+
+ private:
+  struct Entry {
+    SteadyTime deadline;
+    httplib::Client* http;
+    bool* fired;
+  };
+
+  std::uint64_t add(httplib::Client& http, SteadyTime deadline, bool* fired) {
+    std::lock_guard lock(mutex_);
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    const std::uint64_t id = next_id_++;
+    entries_.emplace(id, Entry{deadline, &http, fired});
+    wake_.notify_all();
+    return id;
+  }
+
+  void remove(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    entries_.erase(id);
+  }
+
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      std::optional<SteadyTime> earliest;
+      const SteadyTime now = std::chrono::steady_clock::now();
+      for (auto it = entries_.begin(); it != entries_.end();) {
+        if (it->second.deadline <= now) {
+          // Under the lock, so the exchange's owner (waiting in remove) cannot have gone.
+          it->second.http->stop();
+          *it->second.fired = true;
+          it = entries_.erase(it);
+          continue;
+        }
+        if (!earliest || it->second.deadline < *earliest) earliest = it->second.deadline;
+        ++it;
+      }
+      if (earliest) {
+        wake_.wait_until(lock, *earliest);
+      } else {
+        wake_.wait(lock);
+      }
+    }
+  }
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::map<std::uint64_t, Entry> entries_;
+  std::uint64_t next_id_ = 1;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
 // Client
 
 class Client::Impl {
@@ -294,7 +436,78 @@ class Client::Impl {
 
   using Attempt = std::function<Status(int retries, TimePoint deadline, AttemptReport& report)>;
 
+  // Reports one admitted attempt to the gate when it goes out of scope, whatever ended the
+  // attempt: the outcome given to set(), or kUnexpectedException when none was (an exception is
+  // unwinding). So a half-open breaker always gets its trial permit back.
+  class GateReporter {
+   public:
+    GateReporter(AttemptGate* gate, int attempt, Clock& clock)
+        : gate_(gate), clock_(clock), started_(clock.now()) {
+      outcome_.attempt = attempt;
+      outcome_.error = ErrorCode::kUnexpectedException;
+    }
+    GateReporter(const GateReporter&) = delete;
+    GateReporter& operator=(const GateReporter&) = delete;
+    ~GateReporter() {
+      if (gate_ == nullptr) return;
+      outcome_.duration = clock_.now() - started_;
+      gate_->after_attempt(outcome_);
+    }
+    void set(const Status& result, std::optional<int> http_status) {
+      outcome_.error = result ? std::nullopt : std::optional<ErrorCode>(result.error().code);
+      outcome_.http_status = http_status;
+    }
+
+   private:
+    AttemptGate* gate_;
+    Clock& clock_;
+    TimePoint started_;
+    AttemptOutcome outcome_;
+  };
+
+  // Runs one attempt; an exception escaping it (from the caller's sink, or std::bad_alloc) becomes
+  // kUnexpectedException, which ends the call: it is never retried.
+  static Status attempt_without_exceptions(const Attempt& attempt, int retries, TimePoint deadline,
+                                           AttemptReport& report) {
+    try {
+      return attempt(retries, deadline, report);
+    } catch (const std::bad_alloc&) {
+      report.may_retry = false;
+      return Error(ErrorCode::kUnexpectedException, "out of memory (std::bad_alloc) during the call");
+    } catch (const std::exception& e) {
+      report.may_retry = false;
+      return Error(ErrorCode::kUnexpectedException,
+                   std::string("an exception escaped during the call: ") + e.what());
+    } catch (...) {
+      report.may_retry = false;
+      return Error(ErrorCode::kUnexpectedException,
+                   "an exception of unknown type escaped during the call");
+    }
+  }
+
+  // The config's headers with the call's over them: one value per name (case-insensitive), the
+  // call's when both give one, the later when one list repeats a name.
+  static std::vector<std::pair<std::string, std::string>> merge_headers(
+      const std::vector<std::pair<std::string, std::string>>& config_headers,
+      const std::vector<std::pair<std::string, std::string>>& call_headers) {
+    std::vector<std::pair<std::string, std::string>> merged;
+    for (const auto* list : {&config_headers, &call_headers}) {
+      for (const auto& [name, value] : *list) {
+        std::erase_if(merged, [&](const auto& h) { return equals_ignoring_case(h.first, name); });
+        merged.emplace_back(name, value);
+      }
+    }
+    return merged;
+  }
+  std::vector<std::pair<std::string, std::string>> caller_headers(const CallOptions& options) const {
+    return merge_headers(config_.headers, options.headers);
+  }
+
   Status run_with_retries(const CallOptions& options, const Attempt& attempt) {
+    if (Status headers = validate_caller_headers(options.headers, "CallOptions::headers");
+        !headers) {
+      return headers;  // refused before any attempt
+    }
     const int max_retries = std::max(0, options.max_retries.value_or(config_.retry.max_retries));
     const Duration total = options.total_timeout.value_or(config_.total_timeout);
     const TimePoint deadline = clock_.now() + total;
@@ -311,16 +524,13 @@ class Client::Impl {
         }
       }
       ++attempts;
-      const TimePoint started = clock_.now();
       AttemptReport report;
-      Status result = attempt(retries, deadline, report);
-      if (options.gate) {
-        AttemptOutcome outcome;
-        outcome.attempt = attempts;
-        if (!result) outcome.error = result.error().code;
-        outcome.http_status = report.http_status;
-        outcome.duration = clock_.now() - started;
-        options.gate->after_attempt(outcome);
+      Status result;
+      {
+        // Tells the gate the attempt's outcome exactly once, on every path out of this block.
+        GateReporter reporter(options.gate, attempts, clock_);
+        result = attempt_without_exceptions(attempt, retries, deadline, report);
+        reporter.set(result, report.http_status);
       }
       if (result) return result;
       Error error = std::move(result).error();
@@ -354,10 +564,12 @@ class Client::Impl {
                                              config_.read_timeout);
     const Duration connect_timeout = std::clamp(remaining, Duration(milliseconds(1)),
                                                 config_.connect_timeout);
+    const Duration write_timeout = std::clamp(remaining, Duration(milliseconds(1)),
+                                              config_.write_timeout);
     std::unique_ptr<httplib::Client> http = lease();
     http->set_connection_timeout(duration_cast<std::chrono::microseconds>(connect_timeout));
     http->set_read_timeout(duration_cast<std::chrono::microseconds>(read_timeout));
-    http->set_write_timeout(duration_cast<std::chrono::microseconds>(config_.write_timeout));
+    http->set_write_timeout(duration_cast<std::chrono::microseconds>(write_timeout));
 
     httplib::Request request;
     request.method = method;
@@ -366,8 +578,7 @@ class Client::Impl {
     request.headers.emplace("User-Agent", "echoes/0.1");
     request.headers.emplace("x-stainless-retry-count", std::to_string(retries));
     if (!config_.api_key.empty()) request.headers.emplace("Authorization", "Bearer " + config_.api_key);
-    for (const auto& [name, value] : config_.headers) request.headers.emplace(name, value);
-    for (const auto& [name, value] : options.headers) request.headers.emplace(name, value);
+    for (const auto& [name, value] : caller_headers(options)) request.headers.emplace(name, value);
     if (std::strcmp(method, "GET") != 0) {
       request.headers.emplace("Content-Type", "application/json");
       request.body = request_body;
@@ -421,7 +632,16 @@ class Client::Impl {
 
     httplib::Response response;
     httplib::Error http_error = httplib::Error::Success;
-    const bool sent = http->send(request, response, http_error);
+    bool sent = false;
+    bool deadline_fired = false;
+    {
+      // Every read and write of the exchange ends by the deadline, however the bytes trickle.
+      DeadlineWatchdog::Watch watch(watchdog_, *http,
+                                    std::chrono::steady_clock::now() +
+                                        std::max(remaining, Duration::zero()));
+      sent = http->send(request, response, http_error);
+      deadline_fired = watch.fired();
+    }
     auto annotate = [&report](Error e) {
       // A transport failure after the status line is still a transport failure (retried as
       // one), so it carries no status; everything else names the status it came with.
@@ -434,8 +654,12 @@ class Client::Impl {
       // The connection is in an unknown state: it is not reused.
       if (cancelled) return annotate(std::move(*cancelled));
       const auto idle = std::chrono::steady_clock::now() - last_progress;
-      if (clock_.now() >= deadline) {
+      if (deadline_fired || clock_.now() >= deadline) {
         return annotate(Error(ErrorCode::kTimeout, "total timeout exceeded"));
+      }
+      if (deadline_fired) {
+        return annotate(Error(ErrorCode::kTimeout,
+                              "total timeout exceeded: the exchange was stopped at its deadline"));
       }
       switch (http_error) {
         case httplib::Error::ConnectionTimeout:
@@ -458,7 +682,7 @@ class Client::Impl {
                                 "request failed: " + httplib::to_string(http_error)));
       }
     }
-    give_back(std::move(http));
+    if (!deadline_fired) give_back(std::move(http));  // a stopped connection is not reused
     report.http_status = response.status;
     if (!is_success(response.status)) {
       Error e = upstream_error(response.status, body, config_.decode_limits);
@@ -493,6 +717,8 @@ class Client::Impl {
   RetryPolicy policy_;
   std::mutex pool_mutex_;
   std::vector<std::unique_ptr<httplib::Client>> idle_;
+  // Declared last: destroyed first, after every exchange has ended.
+  DeadlineWatchdog watchdog_;
 };
 
 Result<std::unique_ptr<Client>> Client::create(ClientConfig config, Clock& clock,

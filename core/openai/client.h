@@ -19,7 +19,9 @@
 // server-requested wait; a connect or read timeout, or the total deadline, is kTimeout; a failed
 // connection or reset is kConnection; a 2xx body that is not the promised type is
 // kMalformedResponse (context: the JSON path); a stream that ends before `data: [DONE]` is
-// kStreamTruncated. A stream is never a partial success.
+// kStreamTruncated. A stream is never a partial success. An exception that escapes during a call
+// (thrown by the caller's ChunkSink, or std::bad_alloc) never leaves the client: it ends the call
+// as kUnexpectedException, not retried, and the gate is still told the attempt's outcome.
 //
 // Thread-safe: concurrent calls use separate pooled connections.
 #pragma once
@@ -54,11 +56,17 @@ struct ClientConfig {
   Duration connect_timeout = std::chrono::seconds(10);
   // The longest wait for the next bytes of a response (per socket read).
   Duration read_timeout = std::chrono::seconds(60);
+  // The longest wait to write the next bytes of a request (per socket write).
   Duration write_timeout = std::chrono::seconds(30);
-  // The whole call: every attempt and every wait between attempts.
+  // The whole call: every attempt and every wait between attempts. A deadline, not a hint: every
+  // read and write ends by it, however slowly the answer trickles or however late it goes quiet
+  // (the time left on the clock when an attempt starts bounds it in real time, as sockets wait).
   Duration total_timeout = std::chrono::minutes(10);
   RetryPolicyConfig retry;
-  // Headers sent with every request (after the client's own, which they cannot replace).
+  // Headers sent with every request. They may not name a reserved header (kReservedHeaders:
+  // the client sets those itself); resolve_client_config refuses one with kInvalidInput naming it
+  // (context "headers[<name>]"), as it does a name or value that could split the header block.
+  // A name given twice (compared case-insensitively) is sent once, with the later value.
   std::vector<std::pair<std::string, std::string>> headers;
   // Responses larger than this are rejected as malformed.
   std::size_t max_response_bytes = std::size_t{32} * 1024 * 1024;
@@ -67,6 +75,19 @@ struct ClientConfig {
   // Idle keep-alive connections kept for reuse.
   std::size_t max_idle_connections = 8;
 };
+
+// Headers the client sets itself, which callers may not give (compared case-insensitively):
+// Authorization (from api_key), the SDK retry counter, content negotiation and framing.
+inline constexpr std::string_view kReservedHeaders[] = {
+    "Authorization",  "x-stainless-retry-count", "Accept",     "Content-Type", "User-Agent",
+    "Content-Length", "Transfer-Encoding",       "Connection", "Host",
+};
+// Whether `name` is one of kReservedHeaders (case-insensitive).
+bool is_reserved_header(std::string_view name);
+// kInvalidInput naming the first header (context "<field>[<name>]") that is reserved, has an empty
+// or malformed name, or has CR or LF in its value.
+Status validate_caller_headers(const std::vector<std::pair<std::string, std::string>>& headers,
+                               std::string_view field);
 
 // Looks up an environment variable; nullopt when unset.
 using EnvironmentLookup = std::function<std::optional<std::string>(const std::string& name)>;
@@ -94,7 +115,8 @@ class AttemptGate {
   // Asked before each attempt. An error ends the call with that error (never retried); the
   // attempt is not made and after_attempt is not called for it.
   virtual Status before_attempt() = 0;
-  // Told the outcome of every attempt that before_attempt admitted, exactly once.
+  // Told the outcome of every attempt that before_attempt admitted, exactly once, whatever ended
+  // the attempt (an exception during it is reported as kUnexpectedException). Must not throw.
   virtual void after_attempt(const AttemptOutcome& outcome) = 0;
 };
 
@@ -148,10 +170,14 @@ struct CallOptions {
   AttemptGate* gate = nullptr;          // consulted around every attempt; not owned
   std::optional<int> max_retries;       // overrides the config's retry count for this call
   std::optional<Duration> total_timeout;  // overrides the config's total timeout for this call
-  std::vector<std::pair<std::string, std::string>> headers;  // extra headers for this call
+  // Extra headers for this call, by ClientConfig::headers' rules (a reserved name ends the call
+  // with kInvalidInput before any attempt). A name the config also gives is replaced, compared
+  // case-insensitively: every name goes on the wire once.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // Receives each chunk of a stream, in order. An error cancels the stream and is the call's result.
+// A sink should not throw; if it does, the call ends with kUnexpectedException naming the exception.
 using ChunkSink = std::function<Status(const ChatCompletionChunk&)>;
 
 // Turns the bytes of an OpenAI chat completion stream into chunks: SSE framing, `data: [DONE]`,

@@ -15,8 +15,13 @@ Duration seconds_to_duration(double seconds) {
   return std::chrono::round<Duration>(std::chrono::duration<double>(seconds));
 }
 
-Duration millis_to_duration(double millis) {
-  return std::chrono::round<Duration>(std::chrono::duration<double, std::milli>(millis));
+// A server-requested wait of `seconds` when it is within (0, max]. The range is checked on the
+// double first: a value such as 1e20 does not fit in a Duration, and converting it would be
+// undefined behaviour.
+std::optional<Duration> bounded_wait(double seconds, Duration max) {
+  const double max_seconds = std::chrono::duration<double>(max).count();
+  if (!(seconds > 0) || !(seconds <= max_seconds)) return std::nullopt;  // NaN fails both
+  return seconds_to_duration(seconds);
 }
 
 }  // namespace
@@ -34,6 +39,14 @@ std::optional<double> parse_retry_number(std::string_view text) {
 }
 
 std::optional<WallTime> parse_http_date(std::string_view text) {
+  const std::optional<double> seconds = parse_http_date_seconds(text);
+  // system_clock counts nanoseconds in 64 bits: about 292 years either side of 1970.
+  constexpr double kRepresentable = 9.0e9;
+  if (!seconds || *seconds > kRepresentable || *seconds < -kRepresentable) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(static_cast<std::time_t>(*seconds));
+}
+
+std::optional<double> parse_http_date_seconds(std::string_view text) {
   const std::string s(trim_http_whitespace(text));
   // RFC 9110 section 5.6.7: the preferred form and the two obsolete ones a recipient must accept.
   for (const char* format : {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
@@ -43,7 +56,7 @@ std::optional<WallTime> parse_http_date(std::string_view text) {
     if (end == nullptr || *end != '\0') continue;
     const std::time_t t = timegm(&tm);
     if (t == static_cast<std::time_t>(-1)) continue;
-    return std::chrono::system_clock::from_time_t(t);
+    return static_cast<double>(t);
   }
   return std::nullopt;
 }
@@ -72,19 +85,21 @@ bool RetryPolicy::is_retryable(const AttemptFailure& failure) const {
 
 std::optional<Duration> RetryPolicy::server_requested_delay(const RetryHeaders& headers,
                                                            WallTime now) const {
-  std::optional<Duration> delay;
+  // The wait in seconds, as a double until its range is known. A header that parses decides, as
+  // in the SDKs: retry-after-ms first, then retry-after as seconds or as an HTTP date.
+  std::optional<double> seconds;
   if (headers.retry_after_ms) {
-    if (auto ms = parse_retry_number(*headers.retry_after_ms)) delay = millis_to_duration(*ms);
+    if (auto ms = parse_retry_number(*headers.retry_after_ms)) seconds = *ms / 1000.0;
   }
-  if (!delay && headers.retry_after) {
-    if (auto seconds = parse_retry_number(*headers.retry_after)) {
-      delay = seconds_to_duration(*seconds);
-    } else if (auto date = parse_http_date(*headers.retry_after)) {
-      delay = std::chrono::duration_cast<Duration>(*date - now);
+  if (!seconds && headers.retry_after) {
+    if (auto s = parse_retry_number(*headers.retry_after)) {
+      seconds = *s;
+    } else if (auto date = parse_http_date_seconds(*headers.retry_after)) {
+      seconds = *date - std::chrono::duration<double>(now.time_since_epoch()).count();
     }
   }
-  if (delay && *delay > Duration::zero() && *delay <= config_.max_server_delay) return delay;
-  return std::nullopt;
+  if (!seconds) return std::nullopt;
+  return bounded_wait(*seconds, config_.max_server_delay);
 }
 
 std::pair<Duration, Duration> RetryPolicy::backoff_bounds(int retries_taken) const {

@@ -73,7 +73,8 @@ class RetryPolicy {
   // Whether this failure is worth another attempt (the caller checks the retry budget).
   bool is_retryable(const AttemptFailure& failure) const;
 
-  // The wait the server asked for, when it is valid and within (0, max_server_delay].
+  // The wait the server asked for, when it is valid and within (0, max_server_delay]. Any header
+  // text is safe: the range is checked before the value becomes a Duration.
   std::optional<Duration> server_requested_delay(const RetryHeaders& headers, WallTime now) const;
 
   // The wait before the next attempt after `retries_taken` retries (0 before the first retry).
@@ -94,6 +95,9 @@ class RetryPolicy {
 std::optional<double> parse_retry_number(std::string_view text);
 
 // Parses an HTTP date (IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT", RFC 850 or asctime form).
+// nullopt also for a date the wall clock cannot represent (beyond about 2262).
 std::optional<WallTime> parse_http_date(std::string_view text);
+// The same date as seconds since 1970 (any year strptime accepts, so range checks come first).
+std::optional<double> parse_http_date_seconds(std::string_view text);
 
 }  // namespace echoes::openai

@@ -32,6 +32,7 @@ std::string_view to_string(CircuitState state) {
     case CircuitState::kHalfOpen: return "half_open";
     case CircuitState::kDisabled: return "disabled";
     case CircuitState::kForcedOpen: return "forced_open";
+    case CircuitState::kMetricsOnly: return "metrics_only";
   }
   return "unknown";
 }
@@ -54,6 +55,10 @@ bool never_reached_upstream(ErrorCode code) {
   return code == ErrorCode::kCircuitOpen || code == ErrorCode::kRateLimitedLocally;
 }
 
+bool says_nothing_about_upstream(ErrorCode code) {
+  return never_reached_upstream(code) || code == ErrorCode::kUnexpectedException;
+}
+
 Status CircuitBreakerConfig::validate() const {
   auto invalid = [](std::string field, std::string requirement) {
     return Error(ErrorCode::kInvalidInput, field + " must be " + requirement, field);
@@ -71,6 +76,9 @@ Status CircuitBreakerConfig::validate() const {
   if (minimum_number_of_calls < 1) return invalid("minimum_number_of_calls", "at least 1");
   if (wait_duration_in_open_state < Duration::zero()) {
     return invalid("wait_duration_in_open_state", "zero or positive");
+  }
+  if (max_wait_duration_in_half_open_state < Duration::zero()) {
+    return invalid("max_wait_duration_in_half_open_state", "zero or positive");
   }
   if (permitted_number_of_calls_in_half_open_state < 1) {
     return invalid("permitted_number_of_calls_in_half_open_state", "at least 1");
@@ -179,6 +187,7 @@ Status CircuitBreaker::try_acquire_permission() {
   switch (state_.load(std::memory_order_acquire)) {
     case CircuitState::kClosed:
     case CircuitState::kDisabled:
+    case CircuitState::kMetricsOnly:
       return ok_status();
     case CircuitState::kForcedOpen:
       not_permitted_calls_.fetch_add(1, std::memory_order_relaxed);
@@ -204,6 +213,7 @@ Status CircuitBreaker::acquire_slow_path() {
   {
     std::lock_guard lock(mutex_);
     const TimePoint now = clock_.now();
+    apply_due_transitions_locked(now);
     // Re-read under the lock: another thread may have moved the state since the fast path.
     if (state_.load(std::memory_order_relaxed) == CircuitState::kOpen) {
       const std::int64_t until = open_until_ns_.load(std::memory_order_relaxed);
@@ -212,6 +222,7 @@ Status CircuitBreaker::acquire_slow_path() {
     switch (state_.load(std::memory_order_relaxed)) {
       case CircuitState::kClosed:
       case CircuitState::kDisabled:
+      case CircuitState::kMetricsOnly:
         break;
       case CircuitState::kOpen:
         not_permitted_calls_.fetch_add(1, std::memory_order_relaxed);
@@ -237,11 +248,19 @@ Status CircuitBreaker::acquire_slow_path() {
 }
 
 void CircuitBreaker::release_permission() {
-  std::lock_guard lock(mutex_);
-  if (state_.load(std::memory_order_relaxed) == CircuitState::kHalfOpen &&
-      half_open_permits_left_ < config_.permitted_number_of_calls_in_half_open_state) {
-    ++half_open_permits_left_;
+  bool deliver = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (has_timed_transition(state_.load(std::memory_order_relaxed))) {
+      apply_due_transitions_locked(clock_.now());
+    }
+    if (state_.load(std::memory_order_relaxed) == CircuitState::kHalfOpen &&
+        half_open_permits_left_ < config_.permitted_number_of_calls_in_half_open_state) {
+      ++half_open_permits_left_;
+    }
+    deliver = claim_delivery_locked();
   }
+  if (deliver) deliver_events();
 }
 
 void CircuitBreaker::on_success(Duration duration) {
@@ -264,28 +283,32 @@ std::int64_t CircuitBreaker::now_second(TimePoint now) const {
 }
 
 void CircuitBreaker::record(std::uint8_t outcome) {
-  // Only a time-based window needs the time for recording; read it before taking the lock.
+  // Only a time-based window or a timed transition needs the time for recording; read it before
+  // taking the lock.
   const bool time_based = config_.sliding_window_type == SlidingWindowType::kTimeBased;
-  const TimePoint now = time_based ? clock_.now() : TimePoint{};
+  const bool timed = config_.automatic_transition_from_open_to_half_open_enabled ||
+                     config_.max_wait_duration_in_half_open_state > Duration::zero();
+  const TimePoint now = time_based || timed ? clock_.now() : TimePoint{};
   bool deliver = false;
   {
     std::lock_guard lock(mutex_);
+    if (timed) apply_due_transitions_locked(now);
     const CircuitState state = state_.load(std::memory_order_relaxed);
     // DISABLED and FORCED_OPEN record nothing. OPEN still records calls that were permitted
-    // before it opened, but does not evaluate them.
-    if (state == CircuitState::kDisabled || state == CircuitState::kForcedOpen) return;
-    window_.record(outcome, window_.type() == SlidingWindowType::kTimeBased ? now_second(now) : 0);
-    if (state == CircuitState::kOpen) return;
-    const Evaluation evaluation = evaluate();
-    if (evaluation == Evaluation::kBelowMinimumCalls) return;
+    // before it opened, and METRICS_ONLY records every call, but neither changes state.
+    const bool records = state != CircuitState::kDisabled && state != CircuitState::kForcedOpen;
+    if (records) {
+      window_.record(outcome,
+                     window_.type() == SlidingWindowType::kTimeBased ? now_second(now) : 0);
+    }
+    const bool evaluates = state == CircuitState::kClosed || state == CircuitState::kHalfOpen;
+    const Evaluation evaluation = evaluates ? evaluate() : Evaluation::kBelowMinimumCalls;
     // A transition reads the clock again under the lock, so transitions carry ordered times and
     // the OPEN wait starts when the breaker actually opens.
     if (evaluation == Evaluation::kAboveThresholds) {
       transition_locked(CircuitState::kOpen, clock_.now());
-    } else if (state == CircuitState::kHalfOpen) {
+    } else if (evaluation == Evaluation::kBelowThresholds && state == CircuitState::kHalfOpen) {
       transition_locked(CircuitState::kClosed, clock_.now());
-    } else {
-      return;  // CLOSED and below thresholds: nothing to publish
     }
     deliver = claim_delivery_locked();
   }
@@ -306,10 +329,11 @@ CircuitBreaker::Evaluation CircuitBreaker::evaluate() const {
   return Evaluation::kBelowThresholds;
 }
 
-void CircuitBreaker::start_window_locked(CircuitState state) {
+void CircuitBreaker::start_window_locked(CircuitState state) const {
   not_permitted_calls_.store(0, std::memory_order_relaxed);
   switch (state) {
-    case CircuitState::kClosed: {
+    case CircuitState::kClosed:
+    case CircuitState::kMetricsOnly: {
       const int size = config_.sliding_window_size;
       const int minimum = config_.sliding_window_type == SlidingWindowType::kCountBased
                               ? std::min(config_.minimum_number_of_calls, size)
@@ -333,24 +357,75 @@ void CircuitBreaker::start_window_locked(CircuitState state) {
   }
 }
 
-void CircuitBreaker::transition_locked(CircuitState to, TimePoint now) {
+bool CircuitBreaker::has_timed_transition(CircuitState state) const {
+  return (state == CircuitState::kOpen &&
+          config_.automatic_transition_from_open_to_half_open_enabled) ||
+         (state == CircuitState::kHalfOpen &&
+          config_.max_wait_duration_in_half_open_state > Duration::zero());
+}
+
+void CircuitBreaker::apply_due_transitions_locked(TimePoint now) const {
+  const Duration open_wait = config_.wait_duration_in_open_state;
+  const Duration half_open_wait = config_.max_wait_duration_in_half_open_state;
+  const std::int64_t now_ns = to_ns(now);
+  for (;;) {
+    const CircuitState state = state_.load(std::memory_order_relaxed);
+    if (!has_timed_transition(state)) return;
+    if (state == CircuitState::kOpen) {
+      std::int64_t due = open_until_ns_.load(std::memory_order_relaxed);
+      if (now_ns < due) return;
+      // A clock that jumped over many whole OPEN -> HALF_OPEN -> OPEN cycles (both timed) skips
+      // to the last one, so this loop is bounded; the skipped cycles are not published.
+      const std::int64_t cycle = duration_cast<nanoseconds>(open_wait + half_open_wait).count();
+      if (half_open_wait > Duration::zero() && cycle > 0 && now_ns - due > cycle) {
+        due += (now_ns - due) / cycle * cycle;
+        if (due > now_ns) due -= cycle;
+      }
+      transition_locked(CircuitState::kHalfOpen, TimePoint(nanoseconds(due)));
+    } else {
+      if (now_ns < half_open_until_ns_) return;
+      transition_locked(CircuitState::kOpen, TimePoint(nanoseconds(half_open_until_ns_)));
+    }
+  }
+}
+
+void CircuitBreaker::apply_due_transitions() const {
+  if (!has_timed_transition(state_.load(std::memory_order_acquire))) return;
+  bool deliver = false;
+  {
+    std::lock_guard lock(mutex_);
+    apply_due_transitions_locked(clock_.now());
+    deliver = claim_delivery_locked();
+  }
+  if (deliver) deliver_events();
+}
+
+CircuitState CircuitBreaker::state() const {
+  apply_due_transitions();
+  return state_.load(std::memory_order_acquire);
+}
+
+void CircuitBreaker::transition_locked(CircuitState to, TimePoint now) const {
   const CircuitState from = state_.load(std::memory_order_relaxed);
   if (to == CircuitState::kOpen) {
     open_until_ns_.store(to_ns(now + config_.wait_duration_in_open_state),
                          std::memory_order_relaxed);
+  }
+  if (to == CircuitState::kHalfOpen) {
+    half_open_until_ns_ = to_ns(now + config_.max_wait_duration_in_half_open_state);
   }
   if (to != CircuitState::kOpen) start_window_locked(to);
   state_.store(to, std::memory_order_release);
   pending_events_.push_back(CircuitStateTransition{from, to, now});
 }
 
-bool CircuitBreaker::claim_delivery_locked() {
+bool CircuitBreaker::claim_delivery_locked() const {
   if (pending_events_.empty() || delivering_) return false;
   delivering_ = true;
   return true;
 }
 
-void CircuitBreaker::deliver_events() {
+void CircuitBreaker::deliver_events() const {
   // One thread at a time delivers, in the order the transitions happened; a transition made by
   // another thread (or by a listener) meanwhile is queued and delivered by this loop.
   for (;;) {
@@ -376,6 +451,7 @@ void CircuitBreaker::add_listener(Listener listener) {
 }
 
 CircuitBreakerMetrics CircuitBreaker::metrics() const {
+  apply_due_transitions();
   const TimePoint now = clock_.now();
   std::lock_guard lock(mutex_);
   window_.advance_to(now_second(now));
@@ -411,6 +487,7 @@ void CircuitBreaker::manual_transition(CircuitState to) {
 
 void CircuitBreaker::disable() { manual_transition(CircuitState::kDisabled); }
 void CircuitBreaker::force_open() { manual_transition(CircuitState::kForcedOpen); }
+void CircuitBreaker::transition_to_metrics_only() { manual_transition(CircuitState::kMetricsOnly); }
 void CircuitBreaker::reset() { manual_transition(CircuitState::kClosed); }
 
 }  // namespace echoes

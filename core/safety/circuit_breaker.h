@@ -3,7 +3,8 @@
 // States: CLOSED (calls flow, outcomes are recorded in a sliding window), OPEN (calls are refused
 // until the wait in open state has passed), HALF_OPEN (a fixed number of trial calls decide between
 // CLOSED and OPEN), and the manual states DISABLED (always permit, record nothing) and FORCED_OPEN
-// (always refuse). The window is count-based (the last N calls) or time-based (the calls of the
+// (always refuse) and METRICS_ONLY (always permit, record and evaluate the window, never change
+// state: observing an upstream without protecting against it). The window is count-based (the last N calls) or time-based (the calls of the
 // last N seconds, in one bucket per second). A CLOSED breaker opens when, with at least
 // `minimum_number_of_calls` buffered, the failure rate or the slow-call rate reaches its threshold.
 //
@@ -15,6 +16,12 @@
 //   else breaker.on_error(clock.now() - start, r.error().code);
 //
 // Every permitted call must end in exactly one of on_success, on_error or release_permission.
+//
+// Timed transitions (resilience4j's automaticTransitionFromOpenToHalfOpenEnabled and
+// maxWaitDurationInHalfOpenState) need no timer thread: every public member that looks at the
+// breaker (state(), metrics(), try_acquire_permission, the recording calls) first applies the
+// transitions the clock has made due, each published with the time it was due, not the time it
+// was noticed.
 // Thread-safe. The CLOSED permission check takes no lock; recording takes one short lock.
 #pragma once
 
@@ -36,9 +43,16 @@
 
 namespace echoes {
 
-enum class CircuitState : std::uint8_t { kClosed, kOpen, kHalfOpen, kDisabled, kForcedOpen };
+enum class CircuitState : std::uint8_t {
+  kClosed,
+  kOpen,
+  kHalfOpen,
+  kDisabled,
+  kForcedOpen,
+  kMetricsOnly,
+};
 
-// "closed", "open", "half_open", "disabled", "forced_open".
+// "closed", "open", "half_open", "disabled", "forced_open", "metrics_only".
 std::string_view to_string(CircuitState state);
 
 enum class SlidingWindowType : std::uint8_t {
@@ -54,6 +68,10 @@ bool is_upstream_failure(ErrorCode code);
 // Codes that never reached the upstream (circuit open, rate limited locally): on_error with one of
 // these only releases the permission.
 bool never_reached_upstream(ErrorCode code);
+// The codes the breaker ignores by default: those that never reached the upstream, and
+// kUnexpectedException (an exception in the caller's code, such as a stream sink, or a failed
+// allocation: no verdict on the upstream either way).
+bool says_nothing_about_upstream(ErrorCode code);
 
 struct CircuitBreakerConfig {
   // Percentages in (0, 100]; a rate at or above its threshold opens the circuit.
@@ -69,6 +87,14 @@ struct CircuitBreakerConfig {
   int minimum_number_of_calls = 100;
   // How long OPEN refuses calls; the first permission request after it moves to HALF_OPEN. >= 0.
   Duration wait_duration_in_open_state = std::chrono::seconds(60);
+  // When true, OPEN moves to HALF_OPEN as soon as the wait has passed, without waiting for a
+  // permission request (observable through state() and metrics()); the transition carries the
+  // time the wait ended.
+  bool automatic_transition_from_open_to_half_open_enabled = false;
+  // The longest HALF_OPEN may last before its trial calls have decided: when it passes, the
+  // breaker moves to OPEN (at the time it passed). Zero: HALF_OPEN waits for its trial calls for
+  // ever. >= 0.
+  Duration max_wait_duration_in_half_open_state = Duration::zero();
   // Trial calls permitted in HALF_OPEN; when min(minimum_number_of_calls, this) of them have
   // completed the circuit closes (rates below thresholds) or opens again.
   int permitted_number_of_calls_in_half_open_state = 10;
@@ -76,7 +102,7 @@ struct CircuitBreakerConfig {
   std::function<bool(ErrorCode)> records_as_failure = is_upstream_failure;
   // Whether an error code is ignored: the permission is released and nothing is recorded.
   // Takes precedence over records_as_failure.
-  std::function<bool(ErrorCode)> ignores = never_reached_upstream;
+  std::function<bool(ErrorCode)> ignores = says_nothing_about_upstream;
 
   // kInvalidInput naming the first field out of range.
   Status validate() const;
@@ -129,7 +155,8 @@ class CircuitBreaker {
   // Records a failed call: a failure, a success or nothing, by the config's predicates.
   void on_error(Duration duration, ErrorCode code);
 
-  CircuitState state() const { return state_.load(std::memory_order_acquire); }
+  // The current state, after any timed transition that is due.
+  CircuitState state() const;
   CircuitBreakerMetrics metrics() const;
   const CircuitBreakerConfig& config() const { return config_; }
 
@@ -141,6 +168,7 @@ class CircuitBreaker {
   // changes. reset() returns to CLOSED from any state.
   void disable();
   void force_open();
+  void transition_to_metrics_only();
   void reset();
 
  private:
@@ -187,15 +215,21 @@ class CircuitBreaker {
   enum class Evaluation { kBelowMinimumCalls, kBelowThresholds, kAboveThresholds };
 
   Status acquire_slow_path();
+  // Whether a timed transition can be due in `state` (so the caller must take the lock).
+  bool has_timed_transition(CircuitState state) const;
+  // Requires mutex_. Makes the transitions that are due at `now`, each at the time it was due.
+  void apply_due_transitions_locked(TimePoint now) const;
+  // Applies the due transitions and delivers their events; for the observers.
+  void apply_due_transitions() const;
   void record(std::uint8_t outcome);
   Evaluation evaluate() const;
   std::int64_t now_second(TimePoint now) const;
   // Requires mutex_. Queues the transition event for publish_events().
-  void transition_locked(CircuitState to, TimePoint now);
-  void start_window_locked(CircuitState state);
+  void transition_locked(CircuitState to, TimePoint now) const;
+  void start_window_locked(CircuitState state) const;
   // Requires mutex_. Returns whether the caller must deliver the queued events.
-  bool claim_delivery_locked();
-  void deliver_events();
+  bool claim_delivery_locked() const;
+  void deliver_events() const;
   Status refusal(std::optional<Duration> retry_after) const;
   void manual_transition(CircuitState to);
 
@@ -205,16 +239,20 @@ class CircuitBreaker {
   std::bitset<64> failure_codes_;
   std::bitset<64> ignored_codes_;
 
-  std::atomic<CircuitState> state_{CircuitState::kClosed};
+  // The state machine is mutable: state() and metrics() apply the transitions that time has made
+  // due (a timed transition is a fact of the clock, not a change a reader makes).
+  mutable std::atomic<CircuitState> state_{CircuitState::kClosed};
   // While OPEN: when the wait ends (steady-clock nanoseconds since its epoch).
-  std::atomic<std::int64_t> open_until_ns_{0};
-  std::atomic<std::uint64_t> not_permitted_calls_{0};
+  mutable std::atomic<std::int64_t> open_until_ns_{0};
+  // While HALF_OPEN with a maximum wait: when it ends.
+  mutable std::int64_t half_open_until_ns_ = 0;  // guarded by mutex_
+  mutable std::atomic<std::uint64_t> not_permitted_calls_{0};
 
   mutable std::mutex mutex_;
   mutable CallWindow window_;  // guarded by mutex_; metrics() moves a time-based window forward
-  int half_open_permits_left_ = 0;
-  std::deque<CircuitStateTransition> pending_events_;
-  bool delivering_ = false;
+  mutable int half_open_permits_left_ = 0;
+  mutable std::deque<CircuitStateTransition> pending_events_;
+  mutable bool delivering_ = false;
   std::vector<std::shared_ptr<const Listener>> listeners_;
 };
 

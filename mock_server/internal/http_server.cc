@@ -94,8 +94,12 @@ bool has_field(const HeaderFields& fields, std::string_view name) {
   return std::any_of(fields.begin(), fields.end(), [&](const auto& f) { return f.first == name; });
 }
 
-// The status line and headers of `res`, framed by Content-Length (`length`) or chunked.
-std::string format_head(const HttpResponse& res, std::optional<size_t> length, bool keep_alive) {
+// The status line and headers of `res`, framed by Content-Length (`length`) or chunked. A kept-alive
+// connection is announced with `Connection: keep-alive` and `Keep-Alive: timeout=<s>`, the whole
+// seconds the connection may then stay idle before the server closes it; otherwise
+// `Connection: close`.
+std::string format_head(const HttpResponse& res, std::optional<size_t> length, bool keep_alive,
+                        std::chrono::milliseconds idle_timeout) {
   std::string head;
   head.reserve(256 + res.headers.size() * 48);
   head.append("HTTP/1.1 ").append(std::to_string(res.status)).push_back(' ');
@@ -109,7 +113,14 @@ std::string format_head(const HttpResponse& res, std::optional<size_t> length, b
   } else {
     head.append("Transfer-Encoding: chunked\r\n");
   }
-  head.append(keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
+  if (keep_alive) {
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(idle_timeout).count();
+    head.append("Connection: keep-alive\r\nKeep-Alive: timeout=")
+        .append(std::to_string(seconds))
+        .append("\r\n");
+  } else {
+    head.append("Connection: close\r\n");
+  }
   head.append("\r\n");
   return head;
 }
@@ -244,8 +255,11 @@ class HttpServer::Impl {
   }
   asio::thread_pool& workers() { return *workers_; }
 
-  // Runs the handler; an exception becomes a 500 answer.
-  void run_handler(const HttpRequest& req, HttpResponse& res, const ConnectionInfo& info) {
+  // Runs the handler on `thread` (reported to HttpServerOptions::on_handler_run); an exception
+  // becomes a 500 answer.
+  void run_handler(const HttpRequest& req, HttpResponse& res, const ConnectionInfo& info,
+                   HandlerThread thread) {
+    if (options_.on_handler_run) options_.on_handler_run(thread);
     try {
       handler_(req, res, info);
     } catch (const std::exception&) {
@@ -282,8 +296,15 @@ namespace {
 // on a worker thread. Only one of the two touches the socket at any time: the hand-over is a post.
 class Session : public std::enable_shared_from_this<Session> {
  public:
+  // The read buffer holds a request's header (at most max_header_bytes) and what one read brings
+  // beyond it; body bytes are moved out into the request as they are parsed. Its bound is what
+  // stops a line that never ends (a chunk size with an endless extension) from growing it: such
+  // a request is refused as unreadable (400) instead.
   Session(HttpServer::Impl& server, tcp::socket socket)
-      : server_(server), stream_(std::move(socket)), timer_(stream_.get_executor()) {}
+      : server_(server), stream_(std::move(socket)),
+        buffer_(server.options().max_header_bytes + kReadBytes), timer_(stream_.get_executor()) {}
+
+  static constexpr size_t kReadBytes = 64 * 1024;  // Beast reads at most this much at once
 
   void start() { read_header(); }
   asio::any_io_executor executor() { return stream_.get_executor(); }
@@ -306,6 +327,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_header(beast::error_code ec) {
     if (ec) return on_read_error(ec);
     const auto& header = parser_->get();
+    // Beast bounds the header's bytes; its field count is bounded here.
+    if (static_cast<size_t>(std::distance(header.begin(), header.end())) >
+        server_.options().max_header_fields) {
+      return on_read_error(http::error::header_limit);
+    }
     auto expect = header.find(http::field::expect);
     // HTTP/1.0 clients know no interim answers (RFC 7231 5.1.1).
     if (expect != header.end() && equals_ignoring_case(expect->value(), "100-continue") &&
@@ -370,7 +396,7 @@ class Session : public std::enable_shared_from_this<Session> {
     HttpResponse res;
     res.status = status;
     server_.fill_error(req, res);
-    std::string out = format_head(res, res.body.size(), false);
+    std::string out = head_of(res, res.body.size(), false);
     out.append(res.body);
     return out;
   }
@@ -383,14 +409,14 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::async_write(stream_, asio::buffer(out_), [self = shared_from_this()](beast::error_code wec, size_t) {
       if (wec) return self->close();
       // The peer may still be sending the body it was told is too large: read it away so the
-      // answer is not lost to a reset, then close.
+      // answer is not lost to a reset, then close, at the latest after the read timeout.
       self->stream_.socket().shutdown(tcp::socket::shutdown_send, wec);
+      self->stream_.expires_after(self->server_.options().read_timeout);
       self->drain();
     });
   }
 
   void drain() {
-    stream_.expires_after(server_.options().read_timeout);
     stream_.async_read_some(asio::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, size_t) {
       if (ec || self->server_.stopping()) return self->close();
       self->drain();
@@ -417,35 +443,59 @@ class Session : public std::enable_shared_from_this<Session> {
     return req;
   }
 
+  // On the loop, with a whole request read: a quick request is handled here, any other on a
+  // worker. Either way the answer goes out through respond() on the loop unless its body must be
+  // written with blocking writes (a body_writer, or a timed body on a clock the loop's timers do
+  // not keep), which the worker does. Reading the next request is always the loop's, so there is
+  // one read path (Expect: 100-continue, limits, timeouts) whoever ran the handler.
   void on_request() {
     if (server_.stopping()) return close();
     bool keep_alive = false;
     std::shared_ptr<HttpRequest> req = take_request(keep_alive);
+    const bool head_only = req->method == "HEAD";
 
     if (server_.is_quick(*req)) {
       HttpResponse res;
-      server_.run_handler(*req, res, info());
-      if (loop_can_send(res)) {
-        if (res.timed_body) return start_timed_body(std::move(res), req->method == "HEAD", keep_alive);
-        out_ = format_head(res, res.body.size(), keep_alive);
-        if (req->method != "HEAD") out_.append(res.body);
-        return send_answer(keep_alive);
-      }
+      server_.run_handler(*req, res, info(), HandlerThread::kEventLoop);
+      if (!needs_blocking_writes(res)) return respond(std::move(res), head_only, keep_alive);
       // The check was wrong about this one: finish it where blocking is allowed.
-      return hand_over([self = shared_from_this(), req, keep_alive, res = std::move(res)]() mutable {
-        self->serve_on_worker(std::move(req), keep_alive, std::move(res));
+      return hand_over([self = shared_from_this(), head_only, keep_alive, res = std::move(res)]() mutable {
+        self->write_on_worker(std::move(res), head_only, keep_alive);
       });
     }
-    hand_over([self = shared_from_this(), req, keep_alive] {
-      self->serve_on_worker(req, keep_alive, std::nullopt);
+    hand_over([self = shared_from_this(), req, head_only, keep_alive] {
+      HttpResponse res;
+      self->server_.run_handler(*req, res, self->info(), HandlerThread::kWorker);
+      if (!self->needs_blocking_writes(res)) {
+        asio::post(self->executor(), [self, head_only, keep_alive, res = std::move(res)]() mutable {
+          self->respond(std::move(res), head_only, keep_alive);
+        });
+        return;
+      }
+      self->write_on_worker(std::move(res), head_only, keep_alive);
     });
   }
 
-  // True when the loop can send `res` without blocking: no socket fault, no body_writer, and a
-  // timed body only when the loop's timers keep the server's clock.
-  bool loop_can_send(const HttpResponse& res) const {
-    return res.fault == ConnectionFault::kNone && !res.body_writer &&
-           (!res.timed_body || server_.times_bodies_on_the_loop());
+  // True when `res` can only be sent with blocking writes: a body_writer, or a timed body whose
+  // parts must wait on a clock other than the loop's timers.
+  bool needs_blocking_writes(const HttpResponse& res) const {
+    return res.fault == ConnectionFault::kNone &&
+           (res.body_writer || (res.timed_body && !server_.times_bodies_on_the_loop()));
+  }
+
+  // On the loop: the one place an answer that needs no blocking write is sent (a socket fault, a
+  // timed body, or a plain body), then the connection's next request is read or it is closed.
+  void respond(HttpResponse res, bool head_only, bool keep_alive) {
+    if (res.fault != ConnectionFault::kNone) return end_with(res.fault);
+    if (res.timed_body) return start_timed_body(std::move(res), head_only, keep_alive);
+    out_ = head_of(res, res.body.size(), keep_alive);
+    if (!head_only) out_.append(res.body);
+    send_answer(keep_alive);
+  }
+
+  // The head of `res` as format_head() writes it, with this server's idle timeout.
+  std::string head_of(const HttpResponse& res, std::optional<size_t> length, bool keep_alive) const {
+    return format_head(res, length, keep_alive, server_.options().keep_alive_timeout);
   }
 
   // Sends out_ from the loop, then clears it and calls `then` (on the loop); a failed write
@@ -483,7 +533,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // timer waits in between, holding no thread), then the terminating chunk, or ends the
   // connection when the body is not complete.
   void start_timed_body(HttpResponse res, bool head_only, bool keep_alive) {
-    out_ = format_head(res, std::nullopt, keep_alive);
+    out_ = head_of(res, std::nullopt, keep_alive);
     if (head_only) return send_answer(keep_alive);
     timed_ = std::move(res.timed_body);
     next_part_ = 0;
@@ -530,143 +580,31 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::post(server_.workers(), std::move(task));
   }
 
-  // On a worker thread: answers `req` (with `answer` when the handler already ran), then serves
-  // the connection's next requests on this thread as long as they follow at once. A client that
-  // streams, retries or is held by a fault usually asks again right after an answer; handing the
-  // connection to the loop and back for each request would cost two thread wake-ups, which on a
-  // busy machine delay a stream's first chunk. With no request within kWorkerLinger, the loop
-  // takes the connection back.
-  void serve_on_worker(std::shared_ptr<HttpRequest> req, bool keep_alive,
-                       std::optional<HttpResponse> answer) {
-    for (;;) {
-      HttpResponse res;
-      if (answer) {
-        res = std::move(*answer);
-        answer.reset();
-      } else {
-        server_.run_handler(*req, res, info());
-      }
-      if (res.timed_body && loop_can_send(res)) {
-        // The loop's timers send it; this thread is free at once.
-        asio::post(stream_.get_executor(), [self = shared_from_this(), head_only = req->method == "HEAD",
-                                            keep_alive, res = std::move(res)]() mutable {
-          self->start_timed_body(std::move(res), head_only, keep_alive);
-        });
-        return;
-      }
-      if (!answer_blocking(*req, res, keep_alive)) return;
-      switch (read_next_blocking(req, keep_alive)) {
-        case Next::kRequest:
-          continue;
-        case Next::kIdle:
-          asio::post(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
-          return;
-        case Next::kEnded:
-          return;
-      }
-    }
+  // On a worker thread: writes `res`, which needs blocking writes, then gives the connection
+  // back to the loop for its next request (or it has been ended).
+  void write_on_worker(HttpResponse res, bool head_only, bool keep_alive) {
+    if (!answer_blocking(res, head_only, keep_alive)) return;
+    asio::post(executor(), [self = shared_from_this()] { self->read_header(); });
   }
 
-  static constexpr std::chrono::milliseconds kWorkerLinger{50};
-  enum class Next { kRequest, kIdle, kEnded };
-
-  // On a worker thread: reads the connection's next request with blocking waits. kIdle when no
-  // byte of one arrives within kWorkerLinger (nothing is consumed); kRequest with the request in
-  // `req`; kEnded when the connection ended (closed, broken, timed out, or a rejected request,
-  // which is answered first as on the loop).
-  Next read_next_blocking(std::shared_ptr<HttpRequest>& req, bool& keep_alive) {
+  // On a worker thread: sends `res` (a body_writer's or a timed body's) with blocking writes. True
+  // when the connection goes on (kept alive); otherwise it has been ended.
+  bool answer_blocking(HttpResponse& res, bool head_only, bool keep_alive) {
     const int fd = stream_.socket().native_handle();
-    parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(server_.options().max_header_bytes));
-    parser_->body_limit(server_.options().max_body_bytes);
-    bool started = buffer_.size() > 0;
-    auto deadline = std::chrono::steady_clock::now() +
-                    (started ? server_.options().read_timeout : kWorkerLinger);
-    for (;;) {
-      if (beast::error_code ec = parse_buffered()) {
-        const int status = status_for_read_error(ec);
-        if (status != 0 && send_all(fd, read_error_answer(status), server_.options().write_timeout,
-                                    server_.stopping_flag())) {
-          drain_blocking(fd);
-        }
-        end_with(ConnectionFault::kClose);
-        return Next::kEnded;
-      }
-      if (parser_->is_done()) {
-        if (server_.stopping()) break;
-        req = take_request(keep_alive);
-        return Next::kRequest;
-      }
-      if (server_.stopping()) break;
-      const auto now = std::chrono::steady_clock::now();
-      if (now >= deadline) {
-        if (!started) {
-          parser_.reset();
-          return Next::kIdle;
-        }
-        break;  // a request begun but not finished in time
-      }
-      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(wait.count() + 1, 50))) <= 0) continue;
-      auto space = buffer_.prepare(16 * 1024);
-      const ssize_t n = ::recv(fd, space.data(), space.size(), MSG_DONTWAIT);
-      if (n == 0) break;  // the peer closed
-      if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
-        break;
-      }
-      buffer_.commit(static_cast<size_t>(n));
-      if (!started) {
-        started = true;
-        deadline = std::chrono::steady_clock::now() + server_.options().read_timeout;
-      }
-    }
-    end_with(ConnectionFault::kClose);
-    return Next::kEnded;
-  }
-
-  // On a worker thread, after an answer that ends the connection: stops sending, then reads away
-  // what the peer still sends (the rest of a body too large) until it closes or goes quiet for
-  // the read timeout, so the answer is not lost to a reset.
-  void drain_blocking(int fd) {
-    ::shutdown(fd, SHUT_WR);
-    auto quiet_until = std::chrono::steady_clock::now() + server_.options().read_timeout;
-    while (!server_.stopping() && std::chrono::steady_clock::now() < quiet_until) {
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
-      const ssize_t n = ::recv(fd, scratch_.data(), scratch_.size(), MSG_DONTWAIT);
-      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return;
-      if (n > 0) quiet_until = std::chrono::steady_clock::now() + server_.options().read_timeout;
-    }
-  }
-
-  // On a worker thread: sends `res` with blocking writes. True when the connection goes on (kept
-  // alive); otherwise it has been ended.
-  bool answer_blocking(const HttpRequest& req, HttpResponse& res, bool keep_alive) {
-    const int fd = stream_.socket().native_handle();
-    if (res.fault != ConnectionFault::kNone) {
-      end_with(res.fault);
-      return false;
-    }
     const auto timeout = server_.options().write_timeout;
     const auto& stopping = server_.stopping_flag();
     bool ok;
     if (res.body_writer) {
       const bool chunked = !res.declared_length.has_value();
-      ok = send_all(fd, format_head(res, res.declared_length, keep_alive), timeout, stopping);
-      if (ok) {
+      ok = send_all(fd, head_of(res, res.declared_length, keep_alive), timeout, stopping);
+      if (ok && !head_only) {
         SocketSink sink(fd, chunked, timeout, stopping);
         ok = res.body_writer(sink);
         if (ok && chunked) ok = send_all(fd, kLastChunk, timeout, stopping);
       }
-    } else if (res.timed_body) {
-      ok = send_all(fd, format_head(res, std::nullopt, keep_alive), timeout, stopping);
-      if (ok && req.method != "HEAD") ok = send_timed_body_blocking(fd, *res.timed_body);
     } else {
-      std::string out = format_head(res, res.body.size(), keep_alive);
-      if (req.method != "HEAD") out.append(res.body);
-      ok = send_all(fd, out, timeout, stopping);
+      ok = send_all(fd, head_of(res, std::nullopt, keep_alive), timeout, stopping);
+      if (ok && !head_only) ok = send_timed_body_blocking(fd, *res.timed_body);
     }
     if (!ok || !keep_alive || server_.stopping()) {
       end_with(ConnectionFault::kClose);

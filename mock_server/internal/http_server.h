@@ -6,9 +6,12 @@
 // blocking. A request the handler can answer at once (the caller's QuickCheck says so: a
 // replayed recording with no fault and no delay) is handled right there, so the hot path of a
 // load test costs no thread hand-off. Every other request (faults, delays, record and spy) is
-// handed with its connection to a pool of worker threads, where the handler may sleep and write
-// the body piece by piece with blocking writes; the connection returns to the event loop
-// afterwards.
+// handed with its connection to a pool of worker threads, where the handler may sleep. Its answer
+// goes back to the loop to be sent, unless its body must be written piece by piece with blocking
+// writes (a body_writer, or a timed body on a test's clock), which the worker does before handing
+// the connection back. Requests are only ever read on the loop, and every answer's head is
+// written by one function, so the loop and the workers speak the same HTTP (100 Continue, limits,
+// timeouts, Connection and Keep-Alive).
 //
 // Timed bodies. A replayed stream is a TimedBody: parts with the times they are due. On the
 // system clock the event loop sends them with timers, so a stream that waits for its next chunk
@@ -58,6 +61,10 @@ struct HttpRequest {
 
 enum class ConnectionFault { kNone, kReset, kClose };
 
+// Where a request's handler ran: on the event loop (the QuickCheck said it answers at once) or on
+// a worker thread.
+enum class HandlerThread { kEventLoop, kWorker };
+
 // Where a streamed body goes. write() blocks until the bytes are handed to the kernel; it returns
 // false when the connection failed or the server is stopping, and the writer should give up.
 class BodySink {
@@ -83,7 +90,8 @@ struct TimedBody {
 struct HttpResponse {
   int status = 200;
   HeaderFields headers;  // names as given; the transport adds Content-Length or
-                         // Transfer-Encoding, Connection and Keep-Alive
+                         // Transfer-Encoding, Connection, and Keep-Alive (timeout=<whole seconds
+                         // of keep_alive_timeout>) on a connection kept alive
   std::string body;
   // When set, the body is produced by this function, on a worker thread, after the headers are
   // sent. With `declared_length` the response carries that Content-Length and the writer's bytes
@@ -114,17 +122,27 @@ struct HttpServerOptions {
   int listen_backlog = 4096;
   std::size_t io_threads = 1;
   std::size_t worker_threads = 512;  // requests that may block, served concurrently
+  // Limits on what a peer may send; a request over one is answered by the ErrorFiller (413 for
+  // the body, 431 for the header) and the connection closes.
   std::size_t max_body_bytes = 32 * 1024 * 1024;
-  std::size_t max_header_bytes = 64 * 1024;
-  std::chrono::milliseconds keep_alive_timeout{5000};  // idle time before a connection closes
-  std::chrono::milliseconds read_timeout{5000};        // to receive the rest of a started request
-  std::chrono::milliseconds write_timeout{5000};       // for the peer to take more bytes
+  std::size_t max_header_bytes = 64 * 1024;  // request line and header fields together
+  std::size_t max_header_fields = 256;
+  // Deadlines, not idle times: bytes that trickle in do not extend them, so a peer that sends a
+  // request a byte at a time (or not at all) holds its connection no longer than this.
+  // From the end of the previous answer (or the accept) until a request's header is complete;
+  // this is also the keep-alive idle time announced in `Keep-Alive: timeout=`.
+  std::chrono::milliseconds keep_alive_timeout{5000};
+  std::chrono::milliseconds read_timeout{5000};   // from the header until the body is complete
+  std::chrono::milliseconds write_timeout{5000};  // for the peer to take an answer
   // Stamps HttpRequest::received_at and times TimedBody parts; null: the system clock.
   Clock* clock = nullptr;
   // When set, called for every TimedBody part as its write begins, with how far past its due time
   // that is (zero when on time); on the loop or a worker thread, so it must be cheap and
   // thread-safe.
   std::function<void(Duration late)> on_timed_part;
+  // When set, called as each request's handler starts, with the thread it runs on; must be cheap
+  // and thread-safe.
+  std::function<void(HandlerThread thread)> on_handler_run;
 };
 
 class HttpServer {

@@ -187,6 +187,11 @@ TEST(MockProcessTest, BadInputExitsTwoNamingTheFlagOrFile) {
   const Case cases[] = {
       {"unknown flag", {"--cassettes", kCassetteDir, "--bogus"}, "--bogus"},
       {"bad port", {"--cassettes", kCassetteDir, "--port", "-3"}, "--port"},
+      {"port abc", {"--cassettes", kCassetteDir, "--port", "abc"}, "--port"},
+      {"port 70000", {"--cassettes", kCassetteDir, "--port", "70000"}, "--port"},
+      {"threads 0", {"--cassettes", kCassetteDir, "--threads", "0"}, "--threads"},
+      {"missing value", {"--cassettes"}, "--cassettes"},
+      {"unknown flag with a value", {"--cassettes", kCassetteDir, "--colour", "red"}, "--colour"},
       {"missing directory", {"--cassettes", "/nonexistent/cassettes"}, "/nonexistent/cassettes"},
       {"bad cassette", {"--cassettes", kScenarioDir}, "chaos.json: format"},
       {"bad scenario", {"--cassettes", kCassetteDir, "--scenario", kCassetteDir + "/chat_completions.json"},
@@ -197,6 +202,16 @@ TEST(MockProcessTest, BadInputExitsTwoNamingTheFlagOrFile) {
     MockProcess mock(c.args);
     EXPECT_EQ(mock.wait_exit(milliseconds(10000)), 2) << mock.output();
     EXPECT_NE(mock.output().find(c.mentions), std::string::npos) << mock.output();
+  }
+}
+
+TEST(MockProcessTest, HelpPrintsTheFlagsAndExitsZero) {
+  for (const char* flag : {"--help", "-h"}) {
+    SCOPED_TRACE(flag);
+    MockProcess mock({flag});
+    EXPECT_EQ(mock.wait_exit(milliseconds(10000)), 0) << mock.output();
+    EXPECT_NE(mock.output().find("--cassettes"), std::string::npos) << mock.output();
+    EXPECT_NE(mock.output().find("--idle-timeout-ms"), std::string::npos) << mock.output();
   }
 }
 

@@ -1,5 +1,6 @@
 // The mock server's HTTP/1.1 transport (mock_server/internal/http_server.h) seen from raw TCP
-// sockets: keep-alive across event-loop and worker answers, pipelining, Connection: close,
+// sockets: the same HTTP whether the event loop or a worker ran the handler (counted in the admin
+// metrics), keep-alive across both, pipelining, Connection: close,
 // rejection of unreadable and oversized requests in the official error shape, 100-continue,
 // query decoding, chunked streams, socket faults on a reused connection, and stopping with an
 // idle connection open. Every read is bounded by SO_RCVTIMEO, so a misbehaving server fails a
@@ -21,6 +22,7 @@
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <string_view>
@@ -348,6 +350,16 @@ void expect_health_answer(RawConnection& conn) {
   EXPECT_EQ(body["status"], "ok");
 }
 
+// How many request handlers have run on `thread` ("loop" or "worker"), as the admin metrics
+// report it (echoes_mock_handler_runs_total); -1 when the metrics carry no such line.
+long long handler_runs(MockServerFixture& mock, const std::string& thread) {
+  const std::string text = mock.server().metrics_text();
+  const std::string key = "echoes_mock_handler_runs_total{thread=\"" + thread + "\"} ";
+  const size_t at = text.find(key);
+  if (at == std::string::npos) return -1;
+  return std::atoll(text.c_str() + at + key.size());
+}
+
 class MockTransport : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(mock_.start()); }
@@ -355,43 +367,128 @@ class MockTransport : public ::testing::Test {
   MockServerFixture mock_{MockServerFixture::replaying(kCassetteDir)};
 };
 
-// ---- keep-alive ------------------------------------------------------------------------------
+// ---- the same HTTP whoever runs the handler ---------------------------------------------------
+//
+// Each case runs twice: with requests the server handles on the event loop (a replayed body with
+// no fault) and with requests it hands to a worker (the same body with a 1 ms latency fault). The
+// handler-run counters in the admin metrics show which happened.
 
-TEST_F(MockTransport, KeepAliveConnectionServesSuccessiveEventLoopAnswers) {
+struct HandlerPlace {
+  const char* thread;         // as in echoes_mock_handler_runs_total{thread=...}
+  const char* other_thread;
+  const char* extra_headers;  // what sends a chat completion there
+};
+
+// Names the parameter in test output.
+void PrintTo(const HandlerPlace& place, std::ostream* os) { *os << place.thread; }
+
+class MockTransportOnEachThread : public ::testing::TestWithParam<HandlerPlace> {
+ protected:
+  void SetUp() override { ASSERT_TRUE(mock_.start()); }
+
+  // A chat completion request for kHelloRequest, handled where the parameter says.
+  std::string hello(const std::string& extra_headers = "") const {
+    return http_post("/v1/chat/completions", kHelloRequest, GetParam().extra_headers + extra_headers);
+  }
+  // Asserts `n` handlers ran on the parameter's thread and none on the other.
+  void expect_handled_here(long long n) {
+    EXPECT_EQ(handler_runs(mock_, GetParam().thread), n);
+    EXPECT_EQ(handler_runs(mock_, GetParam().other_thread), 0);
+  }
+
+  MockServerFixture mock_{MockServerFixture::replaying(kCassetteDir)};
+};
+
+INSTANTIATE_TEST_SUITE_P(
+    HandledOn, MockTransportOnEachThread,
+    ::testing::Values(HandlerPlace{"loop", "worker", ""},
+                      HandlerPlace{"worker", "loop", "x-echoes-fault: latency:1\r\n"}),
+    [](const ::testing::TestParamInfo<HandlerPlace>& param_info) {
+      return std::string(param_info.param.thread) == "loop" ? "EventLoop" : "Worker";
+    });
+
+TEST_P(MockTransportOnEachThread, KeptAliveAnswersAnnounceConnectionAndKeepAliveTimeout) {
   RawConnection conn(mock_.port());
   ASSERT_TRUE(conn.connected());
   for (int i = 0; i < 3; ++i) {
     SCOPED_TRACE(i);
-    ASSERT_TRUE(conn.send_all(http_post("/v1/chat/completions", kHelloRequest)));
-    RawResponse res = conn.read_response();
-    ASSERT_TRUE(res.complete) << res.problem;
-    EXPECT_EQ(res.status, 200);
+    ASSERT_TRUE(conn.send_all(hello()));
+    RawResponse res = expect_completion(conn, "chatcmpl-AY2hello0001");
     EXPECT_EQ(res.header("connection"), "keep-alive");
+    EXPECT_EQ(res.header_count("connection"), 1);
+    // The transport's idle limit is 5 s.
+    EXPECT_EQ(res.header("keep-alive"), "timeout=5");
     EXPECT_EQ(res.header_count("content-length"), 1);
-    EXPECT_EQ(completion_id(res), "chatcmpl-AY2hello0001");
     EXPECT_TRUE(conn.pending().empty()) << "bytes beyond the declared Content-Length";
   }
-  EXPECT_EQ(mock_.journal().size(), 3u);
+  expect_handled_here(3);
 }
 
-TEST_F(MockTransport, KeepAliveConnectionServesSuccessiveWorkerAnswers) {
+// The second request is read right after an answer from the same thread (a worker used to read it
+// itself, and sent no interim answer).
+TEST_P(MockTransportOnEachThread, EveryExpectContinueOnAConnectionGetsAnInterimAnswer) {
   RawConnection conn(mock_.port());
   ASSERT_TRUE(conn.connected());
   for (int i = 0; i < 2; ++i) {
     SCOPED_TRACE(i);
-    ASSERT_TRUE(conn.send_all(
-        http_post("/v1/chat/completions", kHelloRequest, "x-echoes-fault: latency:1\r\n")));
-    RawResponse res = conn.read_response();
-    ASSERT_TRUE(res.complete) << res.problem;
-    EXPECT_EQ(res.status, 200);
+    ASSERT_TRUE(conn.send_all(std::string("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                          "Content-Type: application/json\r\nExpect: 100-continue\r\n") +
+                              GetParam().extra_headers +
+                              "Content-Length: " + std::to_string(kHelloRequest.size()) + "\r\n\r\n"));
+    // Nothing of the body has been sent: only the interim answer can arrive now.
+    RawResponse interim = conn.read_response();
+    ASSERT_TRUE(interim.complete) << interim.problem;
+    ASSERT_EQ(interim.status, 100);
+    EXPECT_TRUE(conn.pending().empty());
+    ASSERT_TRUE(conn.send_all(kHelloRequest));
+    const RawResponse res = expect_completion(conn, "chatcmpl-AY2hello0001");
     EXPECT_EQ(res.header("connection"), "keep-alive");
-    EXPECT_EQ(completion_id(res), "chatcmpl-AY2hello0001");
   }
-  const auto journal = mock_.journal();
-  ASSERT_EQ(journal.size(), 2u);
-  EXPECT_EQ(journal[0].fault, "latency");
-  EXPECT_EQ(journal[1].fault, "latency");
+  expect_handled_here(2);
 }
+
+TEST_P(MockTransportOnEachThread, ConnectionCloseIsHonoured) {
+  RawConnection conn(mock_.port());
+  ASSERT_TRUE(conn.connected());
+  ASSERT_TRUE(conn.send_all(hello("Connection: close\r\n")));
+  const RawResponse res = expect_completion(conn, "chatcmpl-AY2hello0001");
+  EXPECT_EQ(res.header("connection"), "close");
+  EXPECT_EQ(res.header_count("connection"), 1);
+  EXPECT_FALSE(res.header("keep-alive").has_value());
+  EXPECT_STREQ(to_string(wait_for_close(conn)), to_string(ReadEnd::kEof));
+  expect_handled_here(1);
+}
+
+TEST_P(MockTransportOnEachThread, PipelinedRequestsAreAnsweredInOrder) {
+  RawConnection conn(mock_.port());
+  ASSERT_TRUE(conn.connected());
+  ASSERT_TRUE(conn.send_all(hello() + hello() + hello()));
+  for (int i = 0; i < 3; ++i) expect_completion(conn, "chatcmpl-AY2hello0001");
+  expect_handled_here(3);
+}
+
+TEST_P(MockTransportOnEachThread, GarbageRightAfterAnAnswerGets400InTheOfficialShape) {
+  RawConnection conn(mock_.port());
+  ASSERT_TRUE(conn.connected());
+  ASSERT_TRUE(conn.send_all(hello()));
+  expect_completion(conn, "chatcmpl-AY2hello0001");
+  ASSERT_TRUE(conn.send_all("NOT HTTP\r\n\r\n"));
+  expect_rejected_then_closed(conn, 400);
+  expect_handled_here(1);
+}
+
+TEST_P(MockTransportOnEachThread, HeadersLargerThanTheLimitAfterAnAnswerGet431) {
+  RawConnection conn(mock_.port());
+  ASSERT_TRUE(conn.connected());
+  ASSERT_TRUE(conn.send_all(hello()));
+  expect_completion(conn, "chatcmpl-AY2hello0001");
+  // The server may answer and stop reading before all of it is sent; the answer still counts.
+  (void)conn.send_all(hello("X-Big: " + std::string(100 * 1024, 'a') + "\r\n"));
+  expect_rejected_then_closed(conn, 431);
+  expect_handled_here(1);
+}
+
+// ---- keep-alive ------------------------------------------------------------------------------
 
 TEST_F(MockTransport, ConnectionPassesBetweenEventLoopAndWorkersAndBack) {
   RawConnection conn(mock_.port());
@@ -418,6 +515,9 @@ TEST_F(MockTransport, ConnectionPassesBetweenEventLoopAndWorkersAndBack) {
     }
   }
   EXPECT_EQ(mock_.journal().size(), 4u);
+  // Only the fault went to a worker; the replayed stream is sent by the loop's timers.
+  EXPECT_EQ(handler_runs(mock_, "loop"), 3);
+  EXPECT_EQ(handler_runs(mock_, "worker"), 1);
 }
 
 // ---- pipelining ------------------------------------------------------------------------------
@@ -450,30 +550,11 @@ TEST_F(MockTransport, PipelinedRequestsStayInOrderWhenTheFirstWaitsOnAWorker) {
   const auto journal = mock_.journal();
   ASSERT_EQ(journal.size(), 2u);
   EXPECT_EQ(journal[0].fault, "latency");
+  EXPECT_EQ(handler_runs(mock_, "worker"), 1);
+  EXPECT_EQ(handler_runs(mock_, "loop"), 1);
 }
 
 // ---- Connection: close -----------------------------------------------------------------------
-
-TEST_F(MockTransport, ConnectionCloseIsHonouredOnTheEventLoop) {
-  RawConnection conn(mock_.port());
-  ASSERT_TRUE(conn.connected());
-  ASSERT_TRUE(
-      conn.send_all(http_post("/v1/chat/completions", kHelloRequest, "Connection: close\r\n")));
-  const RawResponse res = expect_completion(conn, "chatcmpl-AY2hello0001");
-  EXPECT_EQ(res.header("connection"), "close");
-  EXPECT_EQ(res.header_count("connection"), 1);
-  EXPECT_STREQ(to_string(wait_for_close(conn)), to_string(ReadEnd::kEof));
-}
-
-TEST_F(MockTransport, ConnectionCloseIsHonouredOnAWorker) {
-  RawConnection conn(mock_.port());
-  ASSERT_TRUE(conn.connected());
-  ASSERT_TRUE(conn.send_all(http_post("/v1/chat/completions", kHelloRequest,
-                                 "Connection: close\r\nx-echoes-fault: latency:1\r\n")));
-  const RawResponse res = expect_completion(conn, "chatcmpl-AY2hello0001");
-  EXPECT_EQ(res.header("connection"), "close");
-  EXPECT_STREQ(to_string(wait_for_close(conn)), to_string(ReadEnd::kEof));
-}
 
 TEST_F(MockTransport, Http10RequestWithoutKeepAliveIsAnsweredAndClosed) {
   RawConnection conn(mock_.port());
@@ -505,25 +586,15 @@ TEST_F(MockTransport, GarbageThatIsNotHttpGets400InTheOfficialShapeAndTheConnect
   EXPECT_EQ(mock_.journal().size(), 0u);
 }
 
-// After an answer sent from a worker thread, the worker reads the connection's next request
-// itself for a moment; what it reads must be handled exactly as on the event loop.
-TEST_F(MockTransport, GarbageRightAfterAWorkerAnswerGets400InTheOfficialShape) {
+TEST_F(MockTransport, ARequestRightAfterAWorkerAnswerIsHandledOnTheEventLoop) {
   RawConnection conn(mock_.port());
   ASSERT_TRUE(conn.connected());
   expect_worker_answer(conn);
-  ASSERT_TRUE(conn.send_all("NOT HTTP\r\n\r\n"));
-  expect_rejected_then_closed(conn, 400);
-}
-
-TEST_F(MockTransport, ARequestLongAfterAWorkerAnswerIsServedByTheEventLoop) {
-  RawConnection conn(mock_.port());
-  ASSERT_TRUE(conn.connected());
-  expect_worker_answer(conn);
-  // Well past the moment the worker stops waiting and hands the connection back.
-  std::this_thread::sleep_for(milliseconds(300));
   ASSERT_TRUE(conn.send_all(http_post("/v1/chat/completions", kHelloRequest)));
   expect_completion(conn, "chatcmpl-AY2hello0001");
   EXPECT_EQ(mock_.journal().size(), 2u);
+  EXPECT_EQ(handler_runs(mock_, "worker"), 1);
+  EXPECT_EQ(handler_runs(mock_, "loop"), 1);
 }
 
 TEST_F(MockTransport, HeadersLargerThanTheLimitGet431InTheOfficialShape) {
@@ -546,25 +617,6 @@ TEST_F(MockTransport, HeadersJustBelowTheLimitAreServed) {
 }
 
 // ---- Expect: 100-continue --------------------------------------------------------------------
-
-TEST_F(MockTransport, ExpectContinueGetsAnInterimAnswerBeforeTheBodyIsSent) {
-  RawConnection conn(mock_.port());
-  ASSERT_TRUE(conn.connected());
-  ASSERT_TRUE(conn.send_all("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                            "Content-Type: application/json\r\nExpect: 100-continue\r\n"
-                            "Content-Length: " +
-                            std::to_string(kHelloRequest.size()) + "\r\n\r\n"));
-  // Nothing of the body has been sent: only the interim answer can arrive now.
-  RawResponse interim = conn.read_response();
-  ASSERT_TRUE(interim.complete) << interim.problem;
-  EXPECT_EQ(interim.status, 100);
-  EXPECT_TRUE(conn.pending().empty());
-
-  ASSERT_TRUE(conn.send_all(kHelloRequest));
-  const RawResponse res = expect_completion(conn, "chatcmpl-AY2hello0001");
-  EXPECT_EQ(res.header("connection"), "keep-alive");
-  ASSERT_EQ(mock_.journal().size(), 1u);
-}
 
 TEST_F(MockTransport, ExpectContinueFromAnHttp10ClientIsIgnored) {
   // RFC 7231 5.1.1: a server must ignore 100-continue in an HTTP/1.0 request.
@@ -636,6 +688,8 @@ TEST_F(MockTransport, HeadAnswerCarriesNoBodyAndKeepsTheConnectionInStep) {
     EXPECT_NE(*head.header("content-length"), "0");  // the length a GET would have had
     expect_health_answer(conn);
   }
+  EXPECT_EQ(handler_runs(mock_, "loop"), 3);
+  EXPECT_EQ(handler_runs(mock_, "worker"), 1);
 }
 
 // ---- query strings ---------------------------------------------------------------------------
@@ -747,8 +801,12 @@ TEST(MockTransportTimedBody, StreamsAreServedWhileTheOnlyWorkerIsHeld) {
   RawConnection held(mock.port());
   ASSERT_TRUE(held.connected());
   ASSERT_TRUE(held.send_all(http_post("/v1/chat/completions", kHelloRequest, "x-echoes-fault: hang\r\n")));
-  // Give the hang time to reach the worker.
-  std::this_thread::sleep_for(milliseconds(300));
+  // Wait until the hang's handler holds the only worker (bounded: a stuck server fails here).
+  const auto deadline = std::chrono::steady_clock::now() + kReadTimeout;
+  while (handler_runs(mock, "worker") < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(handler_runs(mock, "worker"), 1);
 
   for (int i = 0; i < 3; ++i) {
     SCOPED_TRACE(i);
@@ -763,9 +821,12 @@ TEST(MockTransportTimedBody, StreamsAreServedWhileTheOnlyWorkerIsHeld) {
     ASSERT_FALSE(events.empty());
     EXPECT_EQ(events.back(), "[DONE]");
   }
-  // The worker was still held all along: the hung request has had no answer.
+  // The worker was still held all along: the hung request has had no answer, and no stream's
+  // handler ran on a worker.
   held.set_receive_timeout(milliseconds(200));
   EXPECT_STREQ(to_string(held.next()), to_string(ReadEnd::kTimeout));
+  EXPECT_EQ(handler_runs(mock, "worker"), 1);
+  EXPECT_EQ(handler_runs(mock, "loop"), 3);
 }
 
 // A replaying mock whose recorded offsets are scaled, asked for the recorded stream on a new

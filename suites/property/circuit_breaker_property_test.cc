@@ -24,8 +24,10 @@ static void showValue(const CircuitBreakerConfig& c, std::ostream& os) {
      << " window " << c.sliding_window_size << ", minimum " << c.minimum_number_of_calls
      << ", failure >= " << c.failure_rate_threshold_percent << "%, slow >= "
      << c.slow_call_rate_threshold_percent << "% beyond " << c.slow_call_duration_threshold.count()
-     << "ns, open " << c.wait_duration_in_open_state.count() << "ns, half-open "
-     << c.permitted_number_of_calls_in_half_open_state;
+     << "ns, open " << c.wait_duration_in_open_state.count() << "ns"
+     << (c.automatic_transition_from_open_to_half_open_enabled ? " (automatic)" : "")
+     << ", half-open " << c.permitted_number_of_calls_in_half_open_state << " for at most "
+     << c.max_wait_duration_in_half_open_state.count() << "ns";
 }
 
 namespace {
@@ -52,6 +54,7 @@ struct BreakerModel {
   int minimum_calls = 0;
   std::deque<ModelCall> calls;
   std::int64_t open_until_ns = 0;
+  std::int64_t half_open_until_ns = 0;
   int half_open_left = 0;
   std::uint64_t not_permitted = 0;
   int outstanding = 0;  // permits the test holds, to complete or release later
@@ -61,7 +64,7 @@ struct BreakerModel {
   void start_window(CircuitState s) {
     calls.clear();
     not_permitted = 0;
-    if (s == CircuitState::kClosed) {
+    if (s == CircuitState::kClosed || s == CircuitState::kMetricsOnly) {
       time_window = config.sliding_window_type == SlidingWindowType::kTimeBased;
       window_size = config.sliding_window_size;
       minimum_calls = time_window ? config.minimum_number_of_calls
@@ -78,13 +81,35 @@ struct BreakerModel {
     }
   }
 
-  void transition(CircuitState to) {
+  // A transition at `at` (now, or the time a timed transition was due).
+  void transition(CircuitState to, std::optional<std::int64_t> at = std::nullopt) {
+    const std::int64_t when = at.value_or(now_ns);
     if (to == CircuitState::kOpen) {
-      open_until_ns = now_ns + config.wait_duration_in_open_state.count();
+      open_until_ns = when + config.wait_duration_in_open_state.count();
     } else {
       start_window(to);
     }
+    if (to == CircuitState::kHalfOpen) {
+      half_open_until_ns = when + config.max_wait_duration_in_half_open_state.count();
+    }
     state = to;
+  }
+
+  // The timed transitions due by now, one at a time (resilience4j's timers): OPEN to HALF_OPEN
+  // when automatic, HALF_OPEN to OPEN after the maximum wait when one is set.
+  void apply_timers() {
+    for (;;) {
+      if (state == CircuitState::kOpen &&
+          config.automatic_transition_from_open_to_half_open_enabled && now_ns >= open_until_ns) {
+        transition(CircuitState::kHalfOpen, open_until_ns);
+      } else if (state == CircuitState::kHalfOpen &&
+                 config.max_wait_duration_in_half_open_state > Duration::zero() &&
+                 now_ns >= half_open_until_ns) {
+        transition(CircuitState::kOpen, half_open_until_ns);
+      } else {
+        return;
+      }
+    }
   }
 
   // The calls the window holds now.
@@ -121,10 +146,12 @@ struct BreakerModel {
     std::optional<milliseconds> retry_after;
   };
   Decision acquire() {
+    apply_timers();
     if (state == CircuitState::kOpen && now_ns >= open_until_ns) transition(CircuitState::kHalfOpen);
     switch (state) {
       case CircuitState::kClosed:
       case CircuitState::kDisabled:
+      case CircuitState::kMetricsOnly:
         return {true, std::nullopt};
       case CircuitState::kOpen:
         ++not_permitted;
@@ -144,6 +171,7 @@ struct BreakerModel {
   }
 
   void release() {
+    apply_timers();
     if (state == CircuitState::kHalfOpen &&
         half_open_left < config.permitted_number_of_calls_in_half_open_state) {
       ++half_open_left;
@@ -151,10 +179,12 @@ struct BreakerModel {
   }
 
   void record(bool failed, bool slow) {
+    apply_timers();
     if (state == CircuitState::kDisabled || state == CircuitState::kForcedOpen) return;
     calls.push_back({now_second(), failed, slow});
     calls = window();
-    if (state == CircuitState::kOpen) return;
+    // OPEN records late completions and METRICS_ONLY records everything; neither changes state.
+    if (state == CircuitState::kOpen || state == CircuitState::kMetricsOnly) return;
     const Totals t = totals();
     if (t.total < minimum_calls) return;
     const bool above = t.failed * 100.0 / t.total >= config.failure_rate_threshold_percent ||
@@ -166,11 +196,16 @@ struct BreakerModel {
     }
   }
 
-  // An outcome: nullopt for success, else the error code.
+  // An outcome: nullopt for success, else the error code. A transition it makes may be followed
+  // at once by a timed one (an OPEN wait of 0 with the automatic transition).
   void complete(std::optional<ErrorCode> code, Duration duration) {
+    classify(code, duration);
+    apply_timers();
+  }
+  void classify(std::optional<ErrorCode> code, Duration duration) {
     const bool slow = duration > config.slow_call_duration_threshold;
     if (!code) return record(false, slow);
-    if (never_reached_upstream(*code)) return release();
+    if (says_nothing_about_upstream(*code)) return release();
     record(is_upstream_failure(*code), slow);
   }
 
@@ -326,7 +361,10 @@ struct Advance final : BreakerCommand {
                                        model.config.wait_duration_in_open_state),
             rc::gen::map(rc::gen::inRange<std::int64_t>(0, 12'000),
                          [](std::int64_t ms) -> Duration { return milliseconds(ms); }))) {}
-  void apply(BreakerModel& model) const override { model.now_ns += by.count(); }
+  void apply(BreakerModel& model) const override {
+    model.now_ns += by.count();
+    model.apply_timers();  // reading the state or the metrics applies what is due
+  }
   void run(const BreakerModel& model, BreakerSut& sut) const override {
     sut.clock.advance(by);
     assert_matches(nextState(model), sut);
@@ -336,11 +374,12 @@ struct Advance final : BreakerCommand {
 
 struct Manual final : BreakerCommand {
   CircuitState to = *rc::gen::element(CircuitState::kDisabled, CircuitState::kForcedOpen,
-                                      CircuitState::kClosed);
+                                      CircuitState::kMetricsOnly, CircuitState::kClosed);
   void apply(BreakerModel& model) const override { model.manual(to); }
   void run(const BreakerModel& model, BreakerSut& sut) const override {
     if (to == CircuitState::kDisabled) sut.breaker.disable();
     if (to == CircuitState::kForcedOpen) sut.breaker.force_open();
+    if (to == CircuitState::kMetricsOnly) sut.breaker.transition_to_metrics_only();
     if (to == CircuitState::kClosed) sut.breaker.reset();
     assert_matches(nextState(model), sut);
   }
@@ -362,6 +401,9 @@ rc::Gen<CircuitBreakerConfig> gen_config() {
     config.wait_duration_in_open_state =
         *rc::gen::element<Duration>(Duration::zero(), milliseconds(1500), seconds(5));
     config.permitted_number_of_calls_in_half_open_state = *rc::gen::inRange(1, 5);
+    config.automatic_transition_from_open_to_half_open_enabled = *rc::gen::arbitrary<bool>();
+    config.max_wait_duration_in_half_open_state =
+        *rc::gen::element<Duration>(Duration::zero(), Duration::zero(), seconds(1), seconds(3));
     return config;
   });
 }
@@ -409,8 +451,17 @@ RC_GTEST_PROP(CircuitBreakerProperty, OpenRetryAfterIsNeverLate, ()) {
     if (breaker.try_acquire_permission().ok()) breaker.on_error(milliseconds(1), ErrorCode::kTimeout);
   }
   clock.advance(nanoseconds(*rc::gen::inRange<std::int64_t>(0, 6'000'000'000)));
+  const CircuitState before = breaker.state();
   Status first = breaker.try_acquire_permission();
-  if (first.ok()) return;
+  RC_CLASSIFY(first.ok(), "permitted at once");
+  RC_CLASSIFY(!first.ok(), "refused, then asked again");
+  if (first.ok()) {
+    // A permit comes only from CLOSED, or from HALF_OPEN once OPEN's wait has passed.
+    const CircuitState after = breaker.state();
+    RC_ASSERT(after == CircuitState::kClosed || after == CircuitState::kHalfOpen);
+    RC_ASSERT(before != CircuitState::kOpen || after == CircuitState::kHalfOpen);
+    return;
+  }
   RC_ASSERT(first.error().retry_after.has_value());  // neither forced open nor half-open here
   clock.advance(*first.error().retry_after);
   Status again = breaker.try_acquire_permission();

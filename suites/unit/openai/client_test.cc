@@ -11,11 +11,16 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
+#include <new>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "core/safety/circuit_breaker.h"
 
 namespace echoes::openai {
 namespace {
@@ -771,6 +776,71 @@ TEST(ClientTest, TheGateSeesSuccessesToo) {
   EXPECT_EQ(gate.outcomes_[0].error, ErrorCode::kServerError);
   EXPECT_EQ(gate.outcomes_[1].error, std::nullopt);
   EXPECT_EQ(gate.outcomes_[1].attempt, 2);
+}
+
+// A half-open breaker with one trial permit: opened by one failure, its 1 s wait over, so the
+// next permission request moves it to HALF_OPEN and takes the only permit.
+struct HalfOpenBreaker {
+  FakeClock clock;
+  CircuitBreaker breaker;
+  CircuitBreakerGate<CircuitBreaker> gate{breaker};
+
+  static CircuitBreakerConfig config() {
+    CircuitBreakerConfig c;
+    c.sliding_window_size = 1;
+    c.minimum_number_of_calls = 1;
+    c.wait_duration_in_open_state = std::chrono::seconds(1);
+    c.permitted_number_of_calls_in_half_open_state = 1;
+    return c;
+  }
+  HalfOpenBreaker() : breaker(config(), clock) {
+    EXPECT_TRUE(breaker.try_acquire_permission().ok());
+    breaker.on_error(milliseconds(1), ErrorCode::kServerError);
+    EXPECT_EQ(breaker.state(), CircuitState::kOpen);
+    clock.advance(std::chrono::seconds(1));
+  }
+};
+
+TEST(ClientTest, AThrowingSinkEndsTheCallAsOneTypedErrorAndReturnsTheTrialPermit) {
+  struct Row {
+    const char* name;
+    std::function<void()> thrower;
+    const char* message_part;
+  };
+  const Row rows[] = {
+      {"a runtime_error", [] { throw std::runtime_error("sink broke"); }, "sink broke"},
+      {"std::bad_alloc", [] { throw std::bad_alloc(); }, "bad_alloc"},
+      {"a value of no exception type", [] { throw 42; }, "unknown type"},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.name);
+    ScriptedUpstream upstream({stream_reply({"data: " + chunk_json("a") + "\n\n",
+                                             "data: [DONE]\n\n"})});
+    ClientUnderTest t(upstream);
+    HalfOpenBreaker half_open;
+    CallOptions options;
+    options.gate = &half_open.gate;
+    Status s = t.client->chat_stream(
+        hello_request(),
+        [&](const ChatCompletionChunk&) -> Status {
+          row.thrower();
+          return ok_status();
+        },
+        options);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, ErrorCode::kUnexpectedException);
+    EXPECT_NE(s.error().message.find(row.message_part), std::string::npos) << s.error().message;
+    EXPECT_EQ(s.error().attempts, 1) << "an exception is never retried";
+    EXPECT_EQ(half_open.breaker.state(), CircuitState::kHalfOpen);
+    EXPECT_EQ(half_open.breaker.metrics().buffered_calls, 0) << "an exception is not a verdict";
+
+    // The trial permit came back: the next call is admitted, succeeds, and closes the breaker.
+    Status next = t.client->chat_stream(
+        hello_request(), [](const ChatCompletionChunk&) { return ok_status(); }, options);
+    EXPECT_TRUE(next.ok()) << next.error().to_string();
+    EXPECT_EQ(half_open.breaker.state(), CircuitState::kClosed);
+    EXPECT_EQ(upstream.requests().size(), 2u);
+  }
 }
 
 TEST(AttemptGateChainTest, RefusalTellsTheGatesThatAdmittedTheAttemptInReverseOrder) {

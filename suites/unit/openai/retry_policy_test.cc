@@ -167,6 +167,25 @@ TEST(RetryPolicyTest, DefaultsAreTheSdks) {
   EXPECT_EQ(policy.config().max_server_delay, seconds(60));
 }
 
+// Values that do not fit in a Duration are refused before any conversion (under the asan preset,
+// with float-cast-overflow, converting first would stop the run).
+TEST(RetryPolicyTest, HugeOrNonFiniteServerWaitsAreIgnored) {
+  RetryPolicy policy;
+  const WallTime now = std::chrono::system_clock::from_time_t(1767225600);  // 2026-01-01
+  for (const char* text : {"99999999999999999999", "1e308", "-1", "nan", "inf", "-inf",
+                           "179769313486231570000000000000000000000000000000000000000000000000000"
+                           "0000000000000000000000000000000000000000000000000000000000000000000000",
+                           "Fri, 31 Dec 99999 23:59:59 GMT", "Fri, 31 Dec 2300 23:59:59 GMT"}) {
+    SCOPED_TRACE(text);
+    RetryHeaders seconds_header;
+    seconds_header.retry_after = text;
+    EXPECT_EQ(policy.server_requested_delay(seconds_header, now), std::nullopt);
+    RetryHeaders millis_header;
+    millis_header.retry_after_ms = text;
+    EXPECT_EQ(policy.server_requested_delay(millis_header, now), std::nullopt);
+  }
+}
+
 TEST(RetryNumberTest, ParsesPlainDecimalsOnly) {
   struct Row {
     const char* text;

@@ -85,6 +85,7 @@ TEST(CircuitBreakerConfigTest, RejectsEachFieldOutOfRange) {
       {"sliding_window_size", [](CircuitBreakerConfig& c) { c.sliding_window_size = 0; }},
       {"minimum_number_of_calls", [](CircuitBreakerConfig& c) { c.minimum_number_of_calls = 0; }},
       {"wait_duration_in_open_state", [](CircuitBreakerConfig& c) { c.wait_duration_in_open_state = -seconds(1); }},
+      {"max_wait_duration_in_half_open_state", [](CircuitBreakerConfig& c) { c.max_wait_duration_in_half_open_state = -milliseconds(1); }},
       {"permitted_number_of_calls_in_half_open_state", [](CircuitBreakerConfig& c) { c.permitted_number_of_calls_in_half_open_state = 0; }},
       {"records_as_failure", [](CircuitBreakerConfig& c) { c.records_as_failure = nullptr; }},
       {"ignores", [](CircuitBreakerConfig& c) { c.ignores = nullptr; }},
@@ -115,6 +116,9 @@ TEST(CircuitBreakerConfigTest, DefaultFailureAndIgnoredCodes) {
     EXPECT_EQ(is_upstream_failure(code), failure);
     EXPECT_EQ(never_reached_upstream(code),
               code == ErrorCode::kCircuitOpen || code == ErrorCode::kRateLimitedLocally);
+    EXPECT_EQ(says_nothing_about_upstream(code),
+              code == ErrorCode::kCircuitOpen || code == ErrorCode::kRateLimitedLocally ||
+                  code == ErrorCode::kUnexpectedException);
   }
 }
 
@@ -124,6 +128,7 @@ TEST(CircuitStateTest, Names) {
   EXPECT_EQ(to_string(CircuitState::kHalfOpen), "half_open");
   EXPECT_EQ(to_string(CircuitState::kDisabled), "disabled");
   EXPECT_EQ(to_string(CircuitState::kForcedOpen), "forced_open");
+  EXPECT_EQ(to_string(CircuitState::kMetricsOnly), "metrics_only");
 }
 
 TEST(CircuitBreakerTest, StartsClosedWithEmptyMetrics) {
@@ -492,6 +497,146 @@ TEST(CircuitBreakerTest, PublishesEveryTransitionInOrderWithItsTime) {
   }
 }
 
+// --- Timed transitions and METRICS_ONLY (resilience4j's CircuitBreakerStateMachineTest) ----------
+
+// The transitions a listener saw, as "from>to@ms since t0".
+struct TransitionLog {
+  TimePoint t0;
+  std::vector<std::string> seen;
+  TransitionLog(CircuitBreaker& breaker, TimePoint start) : t0(start) {
+    breaker.add_listener([this](const CircuitStateTransition& e) {
+      seen.push_back(std::string(to_string(e.from)) + ">" + std::string(to_string(e.to)) + "@" +
+                     std::to_string(std::chrono::duration_cast<milliseconds>(e.at - t0).count()));
+    });
+  }
+};
+
+TEST(CircuitBreakerTimedTest, AutomaticTransitionMovesOpenToHalfOpenWithoutACall) {
+  FakeClock clock;
+  CircuitBreakerConfig config = small_config();
+  config.automatic_transition_from_open_to_half_open_enabled = true;
+  CircuitBreaker breaker(config, clock);
+  TransitionLog log(breaker, clock.now());
+  open_breaker(breaker);
+  expect_breaker(breaker, {CircuitState::kOpen, 5, 5, 0});
+
+  clock.advance(seconds(5) - std::chrono::nanoseconds(1));
+  expect_breaker(breaker, {CircuitState::kOpen, 5, 5, 0});
+  // Observed 2 s late, by reading the state alone: the transition carries the time it was due.
+  clock.advance(seconds(2) + std::chrono::nanoseconds(1));
+  expect_breaker(breaker, {CircuitState::kHalfOpen, 0, 0, 0});
+  EXPECT_EQ(log.seen, (std::vector<std::string>{"closed>open@0", "open>half_open@5000"}));
+
+  // The trial permits are those of a fresh HALF_OPEN state.
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(breaker.try_acquire_permission().ok());
+  EXPECT_FALSE(breaker.try_acquire_permission().ok());
+}
+
+TEST(CircuitBreakerTimedTest, MetricsAloneAlsoApplyTheAutomaticTransition) {
+  FakeClock clock;
+  CircuitBreakerConfig config = small_config();
+  config.automatic_transition_from_open_to_half_open_enabled = true;
+  CircuitBreaker breaker(config, clock);
+  open_breaker(breaker);
+  clock.advance(seconds(5));
+  const CircuitBreakerMetrics m = breaker.metrics();  // the half-open state's fresh window
+  EXPECT_EQ(m.buffered_calls, 0);
+  EXPECT_EQ(m.failed_calls, 0);
+}
+
+TEST(CircuitBreakerTimedTest, HalfOpenMovesToOpenWhenItsTrialsOutliveTheMaximumWait) {
+  FakeClock clock;
+  CircuitBreakerConfig config = small_config();
+  config.max_wait_duration_in_half_open_state = seconds(2);
+  CircuitBreaker breaker(config, clock);
+  TransitionLog log(breaker, clock.now());
+  open_breaker(breaker);
+  clock.advance(seconds(5));
+  ASSERT_TRUE(breaker.try_acquire_permission().ok());  // to HALF_OPEN at 5 s; never completes
+  succeed(breaker);                                    // one of three trials completes
+  expect_breaker(breaker, {CircuitState::kHalfOpen, 1, 0, 0});
+
+  clock.advance(seconds(2) - std::chrono::nanoseconds(1));
+  expect_breaker(breaker, {CircuitState::kHalfOpen, 1, 0, 0});
+  clock.advance(std::chrono::nanoseconds(1) + milliseconds(300));  // observed 0.3 s late
+  EXPECT_EQ(breaker.state(), CircuitState::kOpen);
+  EXPECT_EQ(log.seen, (std::vector<std::string>{"closed>open@0", "open>half_open@5000",
+                                                "half_open>open@7000"}));
+  // OPEN's wait runs from when the maximum wait ended (7 s), not from when it was noticed.
+  Status refused = breaker.try_acquire_permission();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().retry_after, milliseconds(4700));
+
+  // The trial call that outlived the half-open state completes late: OPEN records, stays OPEN.
+  breaker.on_success(kFast);
+  EXPECT_EQ(breaker.state(), CircuitState::kOpen);
+}
+
+TEST(CircuitBreakerTimedTest, ZeroMaximumWaitKeepsHalfOpenForEver) {
+  FakeClock clock;
+  CircuitBreaker breaker(small_config(), clock);  // max_wait_duration_in_half_open_state = 0
+  open_breaker(breaker);
+  clock.advance(seconds(5));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(breaker.try_acquire_permission().ok());
+  clock.advance(std::chrono::hours(24 * 365));
+  expect_breaker(breaker, {CircuitState::kHalfOpen, 0, 0, 0});
+  EXPECT_FALSE(breaker.try_acquire_permission().ok());  // every trial permit is still out
+}
+
+TEST(CircuitBreakerTimedTest, BothTimersCycleOpenAndHalfOpenObservedOnlyByReading) {
+  FakeClock clock;
+  CircuitBreakerConfig config = small_config();
+  config.automatic_transition_from_open_to_half_open_enabled = true;
+  config.max_wait_duration_in_half_open_state = seconds(1);
+  CircuitBreaker breaker(config, clock);
+  TransitionLog log(breaker, clock.now());
+  open_breaker(breaker);
+  clock.advance(seconds(5));
+  EXPECT_EQ(breaker.state(), CircuitState::kHalfOpen);
+  clock.advance(seconds(1));
+  EXPECT_EQ(breaker.state(), CircuitState::kOpen);
+  // One read after two more due transitions publishes both, in order, at their due times.
+  clock.advance(seconds(6) + milliseconds(500));
+  EXPECT_EQ(breaker.state(), CircuitState::kOpen);
+  EXPECT_EQ(log.seen,
+            (std::vector<std::string>{"closed>open@0", "open>half_open@5000", "half_open>open@6000",
+                                      "open>half_open@11000", "half_open>open@12000"}));
+  // A clock that jumps a year ahead does not loop for a year of cycles: it lands in the state
+  // the last cycle is in (OPEN from 12 s + k * 6 s, HALF_OPEN 5 s later for 1 s).
+  clock.advance(std::chrono::hours(24 * 365));
+  const auto since_open = (clock.now() - log.t0 - seconds(12)) % seconds(6);
+  EXPECT_EQ(breaker.state(),
+            since_open < seconds(5) ? CircuitState::kOpen : CircuitState::kHalfOpen);
+}
+
+TEST(CircuitBreakerMetricsOnlyTest, RecordsAndNeverRefusesNorChangesState) {
+  FakeClock clock;
+  CircuitBreaker breaker(small_config(), clock);
+  TransitionLog log(breaker, clock.now());
+  breaker.transition_to_metrics_only();
+  for (int i = 0; i < 12; ++i) fail(breaker);  // far above the threshold; `fail` asserts a permit
+  expect_breaker(breaker, {CircuitState::kMetricsOnly, 5, 5, 0});
+  EXPECT_EQ(breaker.metrics().failure_rate_percent, 100.0);
+  succeed(breaker, seconds(2));  // slow
+  const CircuitBreakerMetrics m = breaker.metrics();
+  EXPECT_EQ(m.failed_calls, 4);
+  EXPECT_EQ(m.slow_calls, 1);
+  clock.advance(std::chrono::hours(1));
+  EXPECT_EQ(breaker.state(), CircuitState::kMetricsOnly);
+  breaker.reset();
+  expect_breaker(breaker, {CircuitState::kClosed, 0, 0, 0});
+  EXPECT_EQ(log.seen, (std::vector<std::string>{"closed>metrics_only@0", "metrics_only>closed@3600000"}));
+}
+
+TEST(CircuitBreakerMetricsOnlyTest, EnteringFromOpenStartsAFreshWindow) {
+  FakeClock clock;
+  CircuitBreaker breaker(small_config(), clock);
+  open_breaker(breaker);
+  breaker.transition_to_metrics_only();
+  expect_breaker(breaker, {CircuitState::kMetricsOnly, 0, 0, 0});
+  EXPECT_TRUE(breaker.try_acquire_permission().ok());
+}
+
 TEST(CircuitBreakerTest, ListenerMayCallTheBreaker) {
   FakeClock clock;
   CircuitBreaker breaker(small_config(), clock);
@@ -550,12 +695,24 @@ TEST(CircuitBreakerTest, ConcurrentCallsKeepTheStateMachineConsistent) {
   }
   for (auto& thread : threads) thread.join();
 
-  EXPECT_EQ(permitted + refused, kThreads * kCallsPerThread);
   EXPECT_GT(permitted.load(), 0);
+  EXPECT_GT(refused.load(), 0);
   const CircuitBreakerMetrics m = breaker.metrics();
   EXPECT_LE(m.buffered_calls, 20);
-  EXPECT_GE(m.failed_calls, 0);
   EXPECT_LE(m.failed_calls, m.buffered_calls);
+  // No permit is outstanding: once HALF_OPEN, exactly the trial permits its window has not used
+  // can be taken.
+  if (breaker.state() == CircuitState::kOpen) clock.advance(config.wait_duration_in_open_state);
+  if (breaker.state() != CircuitState::kClosed) {
+    int taken = 0;
+    while (taken <= config.permitted_number_of_calls_in_half_open_state &&
+           breaker.try_acquire_permission().ok()) {
+      ++taken;
+    }
+    EXPECT_EQ(breaker.state(), CircuitState::kHalfOpen);
+    EXPECT_EQ(taken + breaker.metrics().buffered_calls,
+              config.permitted_number_of_calls_in_half_open_state);
+  }
   // Transitions chain: each starts where the previous ended, in time order.
   std::lock_guard lock(events_mutex);
   ASSERT_GE(events.size(), 2u);  // at least thread 0's disable() and reset()

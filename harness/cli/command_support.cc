@@ -1,0 +1,44 @@
+// What the subcommands share: the --config flag and its resolution, the list of output formats,
+// and the "could not run" message.
+#include <cstdlib>
+#include <iostream>
+
+#include "harness/cli/commands.h"
+#include "harness/scan_runner.h"
+
+namespace echoes::cli {
+
+// The effective-configuration document of `echoes config show`.
+inline constexpr std::string_view kConfigShowFormat = "echoes-config-effective";
+
+const std::vector<DocumentFormat>& document_formats() {
+  static const std::vector<DocumentFormat> formats = {
+      {kConfigShowFormat, 1, "document"},
+      {harness::kScanLineFormat, harness::kScanLineVersion, "json-lines"},
+  };
+  return formats;
+}
+
+void add_config_flag(CLI::App& command, std::shared_ptr<std::optional<std::string>> into) {
+  command.add_option_function<std::string>(
+      "--config", [into](const std::string& path) { *into = path; },
+      "Configuration file (JSON, fixtures/contracts/config.schema.json); default: $ECHOES_CONFIG, "
+      "else the built-in defaults");
+}
+
+Result<config::EchoesConfig> command_config(const std::optional<std::string>& flag) {
+  Result<config::EchoesConfig> resolved = config::resolve_config(flag, std::getenv("ECHOES_CONFIG"));
+  if (!resolved && flag && resolved.error().code == ErrorCode::kNotFound) {
+    Error e = std::move(resolved).error();
+    e.message = "--config " + e.message;
+    return e;
+  }
+  return resolved;
+}
+
+int cannot_run(std::string_view message) {
+  std::cerr << "echoes: " << message << '\n';
+  return kExitCannotRun;
+}
+
+}  // namespace echoes::cli

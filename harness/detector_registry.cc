@@ -1,0 +1,39 @@
+#include "harness/detector_registry.h"
+
+#include <algorithm>
+
+namespace echoes::harness {
+
+DetectorRegistry& DetectorRegistry::builtin() {
+  // The product's detectors are added here as they land (rule engine, scorer, ...).
+  static DetectorRegistry registry;
+  return registry;
+}
+
+void DetectorRegistry::add(std::string name, DetectorFactory factory) {
+  factories_[std::move(name)] = std::move(factory);
+}
+
+Result<std::unique_ptr<safety::TextDetector>> DetectorRegistry::create(
+    std::string_view name, const DetectorContext& context) const {
+  if (auto f = factories_.find(name); f != factories_.end()) return f->second(context);
+  std::string available;
+  for (const std::string& n : names()) available += (available.empty() ? "" : ", ") + n;
+  if (available.empty()) available = "none in this build";
+  const bool known = std::find(std::begin(kDetectorNames), std::end(kDetectorNames), name) !=
+                     std::end(kDetectorNames);
+  const std::string shown = "'" + std::string(name.substr(0, 64)) + "'";
+  return Error(ErrorCode::kNotFound,
+               (known ? "detector " + shown + " is not available in this build"
+                      : "unknown detector " + shown) +
+                   "; available: " + available,
+               "--detector");
+}
+
+std::vector<std::string> DetectorRegistry::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, factory] : factories_) out.push_back(name);
+  return out;
+}
+
+}  // namespace echoes::harness

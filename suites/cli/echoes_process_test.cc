@@ -1,0 +1,246 @@
+// The echoes program as a child process: config check and show, --version, --help, and scan's flag
+// errors, with the exit codes of every command (0 success, 1 found a failure, 2 could not run).
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+struct ProgramRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs echoes with `args` and the given extra environment ("NAME=value"), feeding `input` on
+// standard input. Bounded: a child still running after 60 s (far beyond these millisecond runs,
+// generous for loaded machines) is killed and reported as exit -1.
+ProgramRun run_echoes(std::vector<std::string> args, const std::string& input = {},
+               std::vector<std::string> env = {}) {
+  ProgramRun run;
+  int in[2], out[2], err[2];
+  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+    return run;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+  args.insert(args.begin(), ECHOES_BINARY);
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  // A clean environment: only what the test gives, so the caller's ECHOES_CONFIG or
+  // OPENAI_BASE_URL cannot change the outcome.
+  std::vector<char*> envp;
+  for (std::string& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, ECHOES_BINARY, &actions, nullptr, argv.data(), envp.data()) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(in[0]);
+  ::close(out[1]);
+  ::close(err[1]);
+  if (pid < 0) {
+    ::close(in[1]);
+    ::close(out[0]);
+    ::close(err[0]);
+    return run;
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  std::size_t written = 0;
+  int in_fd = in[1];
+  if (input.empty()) {
+    ::close(in_fd);
+    in_fd = -1;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  bool out_open = true, err_open = true;
+  while ((out_open || err_open) && std::chrono::steady_clock::now() < deadline) {
+    pollfd fds[3] = {{out_open ? out[0] : -1, POLLIN, 0},
+                     {err_open ? err[0] : -1, POLLIN, 0},
+                     {in_fd, POLLOUT, 0}};
+    if (::poll(fds, 3, 100) < 0) break;
+    char buffer[65536];
+    for (int k = 0; k < 2; ++k) {
+      if (fds[k].revents == 0) continue;
+      const ssize_t n = ::read(fds[k].fd, buffer, sizeof buffer);
+      if (n > 0) {
+        (k == 0 ? run.out : run.err).append(buffer, static_cast<std::size_t>(n));
+      } else {
+        (k == 0 ? out_open : err_open) = false;
+      }
+    }
+    if (in_fd >= 0 && fds[2].revents != 0) {
+      const ssize_t n = ::write(in_fd, input.data() + written, input.size() - written);
+      if (n > 0) written += static_cast<std::size_t>(n);
+      if (n < 0 || written == input.size()) {
+        ::close(in_fd);
+        in_fd = -1;
+      }
+    }
+  }
+  if (in_fd >= 0) ::close(in_fd);
+  ::close(out[0]);
+  ::close(err[0]);
+  if (out_open || err_open) ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!out_open && !err_open && WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
+  return run;
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+const std::string kStrict = ECHOES_FIXTURES_DIR "/configs/strict.json";
+
+TEST(EchoesProgram, VersionListsTheOutputFormats) {
+  const ProgramRun r = run_echoes({"--version"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("echoes ", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("echoes-config-effective 1 document"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("echoes-scan-line 1 json-lines"), std::string::npos) << r.out;
+}
+
+TEST(EchoesProgram, HelpIsSuccessAndBadUsageIsExit2) {
+  EXPECT_EQ(run_echoes({"--help"}).exit_code, 0);
+  EXPECT_EQ(run_echoes({"scan", "--help"}).exit_code, 0);
+  const ProgramRun none = run_echoes({});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.err.find("subcommand"), std::string::npos) << none.err;
+  const ProgramRun unknown = run_echoes({"frobnicate"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("frobnicate"), std::string::npos) << unknown.err;
+}
+
+TEST(ConfigCheck, ValidInvalidAndUnreadable) {
+  const ProgramRun valid = run_echoes({"config", "check", kStrict});
+  EXPECT_EQ(valid.exit_code, 0) << valid.out << valid.err;
+
+  const std::string bad = write_temp("check_bad.json", R"({"safety": {"policy": {"injection": "blok"}}})");
+  const ProgramRun invalid = run_echoes({"config", "check", bad});
+  EXPECT_EQ(invalid.exit_code, 1);
+  EXPECT_EQ(invalid.out, bad + ": /safety/policy/injection: \"blok\" is not one of allow, flag, "
+                               "redact, block\n");
+
+  const ProgramRun missing = run_echoes({"config", "check", "/nonexistent/echoes.json"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("/nonexistent/echoes.json: cannot open"), std::string::npos) << missing.err;
+
+  EXPECT_EQ(run_echoes({"config", "check"}).exit_code, 2);  // FILE is required
+}
+
+TEST(ConfigShow, DefaultsWithTheirSources) {
+  const ProgramRun r = run_echoes({"config", "show"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["format"], "echoes-config-effective");
+  EXPECT_EQ(doc["version"], 1);
+  EXPECT_TRUE(doc["config_file"].is_null());
+  EXPECT_EQ(doc["config"]["safety"]["policy"]["injection"], "block");
+  EXPECT_EQ(doc["config"]["safety"]["safety_thresholds"]["bias_score"], 0.8);
+  EXPECT_EQ(doc["config"]["rate_limits"]["bias_eval"]["requests_per_minute"], 100);
+  EXPECT_EQ(doc["config"]["client"]["base_url"], "https://api.openai.com/v1");
+  EXPECT_EQ(doc["sources"]["/safety/policy/injection"], "default");
+  EXPECT_EQ(doc["sources"]["/client/base_url"], "default");
+}
+
+TEST(ConfigShow, FileFlagEnvironmentAndTheirSources) {
+  const ProgramRun by_flag = run_echoes({"config", "show", "--config", kStrict}, {},
+                                 {"OPENAI_BASE_URL=http://127.0.0.1:9/v1"});
+  ASSERT_EQ(by_flag.exit_code, 0) << by_flag.err;
+  const nlohmann::json doc = nlohmann::json::parse(by_flag.out);
+  EXPECT_EQ(doc["config_file"]["chosen_by"], "--config");
+  EXPECT_EQ(doc["config"]["safety"]["policy"]["pii"], "block");
+  EXPECT_EQ(doc["sources"]["/safety/policy/pii"], "file");
+  EXPECT_EQ(doc["sources"]["/safety/policy/injection"], "default");
+  EXPECT_EQ(doc["sources"]["/client/base_url"], "file");  // strict.json sets it
+
+  const std::string partial = write_temp("show_env.json", R"({"safety": {"policy": {"toxicity": "block"}}})");
+  const ProgramRun by_env = run_echoes({"config", "show"}, {},
+                                {"ECHOES_CONFIG=" + partial, "OPENAI_BASE_URL=http://127.0.0.1:9/v1"});
+  ASSERT_EQ(by_env.exit_code, 0) << by_env.err;
+  const nlohmann::json env_doc = nlohmann::json::parse(by_env.out);
+  EXPECT_EQ(env_doc["config_file"]["chosen_by"], "ECHOES_CONFIG");
+  EXPECT_EQ(env_doc["sources"]["/safety/policy/toxicity"], "file");
+  EXPECT_EQ(env_doc["config"]["client"]["base_url"], "http://127.0.0.1:9/v1");
+  EXPECT_EQ(env_doc["sources"]["/client/base_url"], "environment");
+}
+
+TEST(ConfigShow, BadConfigurationIsExit2NamingThePath) {
+  const std::string bad = write_temp("show_bad.json", R"({"client": {"max_retries": 99}})");
+  const ProgramRun by_flag = run_echoes({"config", "show", "--config", bad});
+  EXPECT_EQ(by_flag.exit_code, 2);
+  EXPECT_NE(by_flag.err.find(bad + ": /client/max_retries: 99 is outside [0, 10]"), std::string::npos)
+      << by_flag.err;
+  const ProgramRun by_env = run_echoes({"config", "show"}, {}, {"ECHOES_CONFIG=" + bad});
+  EXPECT_EQ(by_env.exit_code, 2);
+  EXPECT_NE(by_env.err.find("ECHOES_CONFIG"), std::string::npos) << by_env.err;
+  const ProgramRun missing = run_echoes({"config", "show", "--config", "/nonexistent/c.json"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("--config /nonexistent/c.json: cannot open"), std::string::npos)
+      << missing.err;
+}
+
+TEST(ScanFlags, ErrorsAreExit2NamingTheFlag) {
+  const ProgramRun no_detector = run_echoes({"scan"});
+  EXPECT_EQ(no_detector.exit_code, 2);
+  EXPECT_NE(no_detector.err.find("--detector"), std::string::npos) << no_detector.err;
+
+  const ProgramRun threads = run_echoes({"scan", "--detector", "injection", "--threads", "0"});
+  EXPECT_EQ(threads.exit_code, 2);
+  EXPECT_NE(threads.err.find("--threads"), std::string::npos) << threads.err;
+
+  const ProgramRun not_number = run_echoes({"scan", "--detector", "injection", "--threads", "many"});
+  EXPECT_EQ(not_number.exit_code, 2);
+  EXPECT_NE(not_number.err.find("--threads"), std::string::npos) << not_number.err;
+
+  const ProgramRun fail_on = run_echoes({"scan", "--detector", "injection", "--fail-on", "sometimes"});
+  EXPECT_EQ(fail_on.exit_code, 2);
+  EXPECT_NE(fail_on.err.find("--fail-on"), std::string::npos) << fail_on.err;
+
+  const ProgramRun extra = run_echoes({"scan", "--detector", "injection", "--colour"});
+  EXPECT_EQ(extra.exit_code, 2);
+  EXPECT_NE(extra.err.find("--colour"), std::string::npos) << extra.err;
+}
+
+TEST(ScanFlags, UnknownOrUnavailableDetectorIsExit2ListingTheAvailable) {
+  const ProgramRun unknown = run_echoes({"scan", "--detector", "telepathy"}, "{\"text\": \"x\"}\n");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("unknown detector 'telepathy'; available: "), std::string::npos)
+      << unknown.err;
+  EXPECT_TRUE(unknown.out.empty()) << unknown.out;
+
+  const ProgramRun pending = run_echoes({"scan", "--detector", "injection"}, "{\"text\": \"x\"}\n");
+  EXPECT_EQ(pending.exit_code, 2);
+  EXPECT_NE(pending.err.find("--detector: detector 'injection' is not available in this build"),
+            std::string::npos)
+      << pending.err;
+}
+
+TEST(ScanFlags, BadConfigurationIsExit2BeforeScanning) {
+  const std::string bad = write_temp("scan_bad.json", R"({"safety": {"polcy": {}}})");
+  const ProgramRun r = run_echoes({"scan", "--detector", "injection", "--config", bad});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(bad + ": /safety/polcy: unknown key"), std::string::npos) << r.err;
+}
+
+}  // namespace
