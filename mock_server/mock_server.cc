@@ -246,7 +246,7 @@ void MockServer::Impl::serve_api(const HttpRequest& req, HttpResponse& res,
   const bool forward = options_.mode == ServerMode::kRecord ||
                        (options_.mode == ServerMode::kSpy && prepared.group == nullptr);
   if (forward) {
-    forward_and_record(req, prepared, res, ex, started);
+    forward_and_record(req, prepared, res, connection, ex, started);
     return;
   }
 

@@ -149,6 +149,10 @@ class MockServer::Impl {
   void answer(const Interaction& interaction, const PreparedRequest& prepared,
               const std::string& path, const std::optional<FaultSpec>& corruption,
               TimePoint started, double time_scale, HttpResponse& res);
+  // The status and headers of an answer from `recorded` (with the default headers it lacks),
+  // without Content-Type; returns the recorded content type. The recorder's live stream uses it
+  // too, so a stream passed through has the head its replay will have.
+  std::string answer_head(const RecordedResponse& recorded, TimePoint started, HttpResponse& res);
   void send_body(std::string body, const std::string& content_type,
                  const std::optional<FaultSpec>& corruption, HttpResponse& res);
   void send_stream(std::vector<StreamChunk> chunks, std::int64_t done_offset_ms,
@@ -160,8 +164,11 @@ class MockServer::Impl {
   double current_time_scale() const;
 
   // ---- record and spy (internal/recorder.cc)
+  // On a worker (connection.live set), a successful chat stream is passed to the client event by
+  // event as the upstream sends it; every other answer is sent from the recording.
   void forward_and_record(const HttpRequest& req, const PreparedRequest& prepared,
-                          HttpResponse& res, Exchange& ex, TimePoint started);
+                          HttpResponse& res, const ConnectionInfo& connection, Exchange& ex,
+                          TimePoint started);
   // Adds the recording to the record file's cassette and to the store, and writes the file.
   void keep_recording(Interaction& interaction, const HttpRequest& req);
   std::string redact(std::string text) const;
