@@ -131,17 +131,23 @@ TEST_P(MockHostileBodyTest, NumbersBeyondADoubleGet400AndTheServerKeepsServing) 
   MockServerFixture server(options);
   ASSERT_TRUE(server.start());
 
-  const std::string bodies[] = {R"({"model":"x","messages":[],"temperature":1e999})", "[1e400]",
-                                R"({"a":-1e99999})"};
-  for (const std::string& body : bodies) {
+  struct Body {
+    std::string text;
+    std::string path;  // of the number, as the error message names it
+  };
+  const Body bodies[] = {{R"({"model":"x","messages":[],"temperature":1e999})", "at temperature"},
+                         {"[1e400]", "at [0]"},
+                         {R"({"a":-1e99999})", "at a"}};
+  for (const Body& body : bodies) {
     for (const Route& route : every_route()) {
-      SCOPED_TRACE(route.method + " " + route.path + " " + body);
-      HttpReply reply = server.send(route.method, route.path, body, "application/json", {},
+      SCOPED_TRACE(route.method + " " + route.path + " " + body.text);
+      HttpReply reply = server.send(route.method, route.path, body.text, "application/json", {},
                                     std::chrono::seconds(30));
       ASSERT_TRUE(reply.ok()) << reply.transport_error;
       EXPECT_EQ(reply.status, 400) << reply.body;
       EXPECT_TRUE(is_openai_error(reply.body));
-      EXPECT_NE(reply.body.find("number"), std::string::npos) << reply.body;
+      EXPECT_NE(reply.body.find("number overflow"), std::string::npos) << reply.body;
+      EXPECT_NE(reply.body.find(body.path), std::string::npos) << reply.body;
     }
   }
   HttpReply header = server.post_json("/v1/chat/completions", kHelloRequest,
