@@ -163,7 +163,7 @@ void MockServer::Impl::forward_and_record(const HttpRequest& req,
   }
   if (!sent || !capture.parsed()) {
     if (live != nullptr) {
-      live->end(false);  // the client has the head: cut the stream, as the upstream's was
+      live->end(false);  // the client already has the head: the stream can only be cut
     } else if (!sent && upstream_calls_.stopping()) {
       res.status = 503;
       res.set_content(internal::error_body("The server is shutting down; the request to the "
