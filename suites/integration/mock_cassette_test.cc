@@ -4,6 +4,7 @@
 #include <rapidcheck/gtest.h>
 
 #include <cstdlib>
+#include <functional>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -61,6 +62,44 @@ TEST(CassetteFormatTest, MalformedCassettesNameFileAndJsonPath) {
     ASSERT_FALSE(parsed);
     EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidInput);
     EXPECT_EQ(parsed.error().context, c.context) << parsed.error().message;
+  }
+}
+
+// The fuzzers' findings (suites/fuzz/findings/): a number beyond a double in a cassette, a
+// scenario or a fault is invalid input whose message names the file and the number's JSON path;
+// it once escaped these parsers as an exception.
+TEST(CassetteFormatTest, NumbersBeyondADoubleAreInvalidInputNamingTheirPath) {
+  struct Case {
+    const char* name;
+    std::function<Result<bool>()> parse;
+    std::string mentions;
+  };
+  auto failed = [](auto result) -> Result<bool> {
+    if (result) return true;
+    return result.error();
+  };
+  const Case cases[] = {
+      {"cassette", [&] { return failed(parse_cassette("1e999", "bad.json")); }, "bad.json"},
+      {"cassette status",
+       [&] {
+         return failed(parse_cassette(
+             R"({"format":"echoes-cassette","version":1,"interactions":[{"request":{"path":"/v1/models"},)"
+             R"("response":{"status":1e400,"body":"x"}}]})",
+             "bad.json"));
+       },
+       "at interactions[0].response.status"},
+      {"scenario", [&] { return failed(mock::parse_scenario("1e999", "bad.json")); }, "bad.json"},
+      {"fault probability",
+       [&] { return failed(mock::parse_fault_spec(R"({"kind":"close","probability":1e999})", "header")); },
+       "at probability"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Result<bool> parsed = c.parse();
+    ASSERT_FALSE(parsed);
+    EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidInput);
+    EXPECT_NE(parsed.error().message.find("number overflow"), std::string::npos) << parsed.error().message;
+    EXPECT_NE(parsed.error().message.find(c.mentions), std::string::npos) << parsed.error().message;
   }
 }
 
