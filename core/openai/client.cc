@@ -586,9 +586,7 @@ class Client::Impl {
     std::vector<std::pair<std::string, std::string>> merged;
     for (const auto* list : {&config_headers, &call_headers}) {
       for (const auto& header : *list) {
-        // Not a structured binding: clang 14 cannot capture one in a lambda.
-        const std::string& name = header.first;
-        std::erase_if(merged, [&](const auto& h) { return equals_ignoring_case(h.first, name); });
+        std::erase_if(merged, [&](const auto& h) { return equals_ignoring_case(h.first, header.first); });
         merged.push_back(header);
       }
     }
