@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
         {"config", add_config_command(app)},
         {"scan", add_scan_command(app)},
         {"train", add_train_command(app)},
+        {"eval", add_eval_command(app)},
     };
     try {
       app.parse(argc, argv);
