@@ -244,3 +244,35 @@ TEST(ScanFlags, BadConfigurationIsExit2BeforeScanning) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(EvalCommand, FlagErrorsAreExit2NamingTheProblem) {
+  ProgramRun unknown = run_echoes({"eval", "safety", "--detectors", "injection,spam"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("unknown detector 'spam'"), std::string::npos) << unknown.err;
+  ProgramRun split = run_echoes({"eval", "safety", "--split", "train"});
+  EXPECT_EQ(split.exit_code, 2);
+  EXPECT_NE(split.err.find("--split"), std::string::npos) << split.err;
+  ProgramRun none = run_echoes({"eval"});
+  EXPECT_EQ(none.exit_code, 2);
+}
+
+TEST(EvalCommand, SyntheticWritesTheCommittedFiles) {
+  const std::string dir = ::testing::TempDir() + "echoes_eval_synthetic_" + std::to_string(::getpid());
+  ProgramRun run = run_echoes({"eval", "synthetic", "--out", dir});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  for (const char* name : {"secrets.jsonl", "pii.jsonl"}) {
+    std::ifstream written(dir + "/" + name, std::ios::binary);
+    std::ifstream committed(std::string(ECHOES_FIXTURES_DIR "/datasets/synthetic_secrets_pii/") + name,
+                            std::ios::binary);
+    const std::string a((std::istreambuf_iterator<char>(written)), std::istreambuf_iterator<char>());
+    const std::string b((std::istreambuf_iterator<char>(committed)), std::istreambuf_iterator<char>());
+    EXPECT_FALSE(a.empty()) << name;
+    EXPECT_TRUE(a == b) << name;
+    std::remove((dir + "/" + name).c_str());
+  }
+  ::rmdir(dir.c_str());
+}
+
+}  // namespace
