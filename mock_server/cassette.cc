@@ -65,10 +65,11 @@ Result<RecordedResponse> response_from_json(const json& value, std::string_view 
   RecordedResponse response;
   auto status = internal::read_integer(value, "status", source, path);
   if (status.error) return *status.error;
-  response.status = static_cast<int>(status.value.value_or(200));
-  if (response.status < 100 || response.status > 599) {
+  const auto status_value = status.value.value_or(200);  // range-checked before narrowing to int
+  if (status_value < 100 || status_value > 599) {
     return json_error(source, join_path(path, "status"), "must be an HTTP status (100-599)");
   }
+  response.status = static_cast<int>(status_value);
   if (auto headers = value.find("headers"); headers != value.end()) {
     if (!headers->is_object()) return json_error(source, join_path(path, "headers"), "expected an object");
     for (const auto& [name, header_value] : headers->items()) {

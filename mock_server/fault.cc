@@ -295,6 +295,11 @@ Duration draw_latency(const LatencySpec& spec, std::mt19937_64& rng) {
       ms = std::lognormal_distribution<double>(std::log(spec.median_ms), spec.sigma)(rng);
       break;
   }
+  // A lognormal draw, or a huge configured value, can exceed what a Duration holds: converting
+  // such a double is undefined behaviour, so the range is checked on the double first.
+  constexpr double kMaxLatencyMs = 24.0 * 3600 * 1000;
+  if (!(ms > 0)) return Duration::zero();  // also NaN
+  if (ms > kMaxLatencyMs) ms = kMaxLatencyMs;
   return std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(ms));
 }
 

@@ -169,6 +169,9 @@ Status MockServer::Impl::start() {
 
 void MockServer::Impl::stop() {
   if (!started_ || stopped_.exchange(true)) return;
+  // First end the recorder's upstream calls (their reads would wait up to 300 s): each such
+  // request is answered 503 while the transport can still write it; then stop the transport.
+  upstream_calls_.stop_all();
   server_->stop();
   (void)flush_recordings();
   std::lock_guard lock(stop_mutex_);
@@ -243,7 +246,7 @@ void MockServer::Impl::serve_api(const HttpRequest& req, HttpResponse& res,
   const bool forward = options_.mode == ServerMode::kRecord ||
                        (options_.mode == ServerMode::kSpy && prepared.group == nullptr);
   if (forward) {
-    forward_and_record(req, prepared, res, ex, started);
+    forward_and_record(req, prepared, res, connection, ex, started);
     return;
   }
 

@@ -492,9 +492,9 @@ class Client::Impl {
       const std::vector<std::pair<std::string, std::string>>& call_headers) {
     std::vector<std::pair<std::string, std::string>> merged;
     for (const auto* list : {&config_headers, &call_headers}) {
-      for (const auto& [name, value] : *list) {
-        std::erase_if(merged, [&](const auto& h) { return equals_ignoring_case(h.first, name); });
-        merged.emplace_back(name, value);
+      for (const auto& header : *list) {
+        std::erase_if(merged, [&](const auto& h) { return equals_ignoring_case(h.first, header.first); });
+        merged.push_back(header);
       }
     }
     return merged;

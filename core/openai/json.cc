@@ -55,6 +55,7 @@ class LimitedDomBuilder {
       error_offset_ = position > 0 ? position - 1 : 0;
     }
     error_message_ = error.what();
+    if (error.id == kNumberOverflow) error_message_ += " at " + path_being_read();
     return false;
   }
 
@@ -81,6 +82,29 @@ class LimitedDomBuilder {
   bool add(json&& value) {
     place(std::move(value));
     return true;
+  }
+  // The JSON path of the value the parser was reading ("$" at the root), from the containers
+  // still open: in an array the next element, in an object the member of the last key.
+  // Computed only for an error message, so parsing pays nothing for it.
+  std::string path_being_read() const {
+    std::string path;
+    for (std::size_t i = 0; i < open_.size(); ++i) {
+      const json& container = *open_[i];
+      const json* inner = i + 1 < open_.size() ? open_[i + 1] : nullptr;
+      if (container.is_array()) {
+        const std::size_t index = inner != nullptr ? container.size() - 1 : container.size();
+        path += "[" + std::to_string(index) + "]";
+        continue;
+      }
+      const json* member = inner != nullptr ? inner : object_member_;
+      for (auto it = container.begin(); it != container.end(); ++it) {
+        if (&*it != member) continue;
+        if (!path.empty()) path += '.';
+        path += it.key();
+        break;
+      }
+    }
+    return path.empty() ? "$" : path;
   }
   bool open(json&& container) {
     if (open_.size() >= max_depth_) {

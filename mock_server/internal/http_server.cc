@@ -465,7 +465,15 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     hand_over([self = shared_from_this(), req, head_only, keep_alive] {
       HttpResponse res;
-      self->server_.run_handler(*req, res, self->info(), HandlerThread::kWorker);
+      LiveOnWorker live(*self, head_only, keep_alive);
+      ConnectionInfo connection = self->info();
+      connection.live = &live;
+      self->server_.run_handler(*req, res, connection, HandlerThread::kWorker);
+      if (live.begun()) {
+        if (!live.finish()) return self->end_with(ConnectionFault::kClose);
+        asio::post(self->executor(), [self] { self->read_header(); });
+        return;
+      }
       if (!self->needs_blocking_writes(res)) {
         asio::post(self->executor(), [self, head_only, keep_alive, res = std::move(res)]() mutable {
           self->respond(std::move(res), head_only, keep_alive);
@@ -475,6 +483,60 @@ class Session : public std::enable_shared_from_this<Session> {
       self->write_on_worker(std::move(res), head_only, keep_alive);
     });
   }
+
+  // The LiveAnswer of a handler on a worker thread: its head and chunks go out with blocking
+  // writes as the handler produces them, on the worker that runs it.
+  class LiveOnWorker final : public LiveAnswer {
+   public:
+    LiveOnWorker(Session& session, bool head_only, bool keep_alive)
+        : session_(session), head_only_(head_only), keep_alive_(keep_alive) {}
+
+    bool begin(const HttpResponse& head) override {
+      if (begun_) return false;
+      begun_ = true;
+      ok_ = send_all(session_.fd(), session_.head_of(head, std::nullopt, keep_alive_),
+                     session_.server_.options().write_timeout, session_.server_.stopping_flag());
+      return ok_;
+    }
+    bool write(std::string_view bytes) override {
+      if (!begun_ || ended_ || !ok_ || session_.server_.stopping()) return false;
+      if (bytes.empty() || head_only_) return true;  // an empty chunk would end the body
+      std::string frame;
+      frame.reserve(bytes.size() + 24);
+      append_chunk(frame, bytes);
+      ok_ = send_all(session_.fd(), frame, session_.server_.options().write_timeout,
+                     session_.server_.stopping_flag());
+      return ok_;
+    }
+    void end(bool complete) override {
+      if (!begun_ || ended_) return;
+      ended_ = true;
+      complete_ = complete;
+      if (ok_ && complete && !head_only_) {
+        ok_ = send_all(session_.fd(), kLastChunk, session_.server_.options().write_timeout,
+                       session_.server_.stopping_flag());
+      }
+    }
+
+    bool begun() const { return begun_; }
+    // After the handler returned: ends a body it left open; true when the connection may serve
+    // its next request.
+    bool finish() {
+      end(false);
+      return ok_ && complete_ && keep_alive_ && !session_.server_.stopping();
+    }
+
+   private:
+    Session& session_;
+    const bool head_only_;
+    const bool keep_alive_;
+    bool begun_ = false;
+    bool ended_ = false;
+    bool ok_ = false;
+    bool complete_ = false;
+  };
+
+  int fd() { return stream_.socket().native_handle(); }
 
   // True when `res` can only be sent with blocking writes: a body_writer, or a timed body whose
   // parts must wait on a clock other than the loop's timers.

@@ -111,9 +111,28 @@ struct HttpResponse {
   void set_content(std::string content, std::string_view content_type);
 };
 
+// An answer a handler sends while it is still running, on a worker thread: e.g. an upstream's
+// stream passed through event by event as it arrives. begin() writes the head of `head` at once
+// (its body chunked; `head.body` and the body fields are ignored); each write() is then one chunk,
+// written at once; end() finishes the body. Once begun, the handler's HttpResponse is not sent
+// (it still describes the answer, for a log). A handler that returns without end() has its body
+// ended as by end(false).
+class LiveAnswer : public BodySink {
+ public:
+  // False when the head could not be written (the connection failed, the server is stopping) or
+  // the answer was already begun.
+  virtual bool begin(const HttpResponse& head) = 0;
+  // Complete: the terminating chunk is written and the connection may serve its next request.
+  // Not complete: the connection ends with no terminating chunk (a cut stream).
+  virtual void end(bool complete) = 0;
+};
+
 // What a handler may know of the connection it answers on.
 struct ConnectionInfo {
   int fd = -1;  // the connected socket, e.g. to watch for the peer hanging up
+  // Set when the handler runs on a worker thread, where it may answer while it runs; null on the
+  // event loop.
+  LiveAnswer* live = nullptr;
 };
 
 struct HttpServerOptions {

@@ -11,6 +11,7 @@
 //                                       faults that replace the answer (status, hang, close, reset)
 //   internal/replay.cc                  the answer from a recording: body, timed stream, corruptions
 //   internal/recorder.cc                record and spy: forward to the upstream, record, answer
+//   internal/upstream_calls.{h,cc}      the upstream calls in flight, which stop() ends
 //   internal/admin_api.cc               /__admin/...
 //   internal/request_log.cc             default headers, journal entry, metrics, the log line
 //
@@ -34,6 +35,7 @@
 
 #include "mock_server/internal/http_server.h"
 #include "mock_server/internal/response_cache.h"
+#include "mock_server/internal/upstream_calls.h"
 #include "mock_server/mock_server.h"
 
 namespace echoes::mock {
@@ -147,6 +149,10 @@ class MockServer::Impl {
   void answer(const Interaction& interaction, const PreparedRequest& prepared,
               const std::string& path, const std::optional<FaultSpec>& corruption,
               TimePoint started, double time_scale, HttpResponse& res);
+  // The status and headers of an answer from `recorded` (with the default headers it lacks),
+  // without Content-Type; returns the recorded content type. The recorder's live stream uses it
+  // too, so a stream passed through has the head its replay will have.
+  std::string answer_head(const RecordedResponse& recorded, TimePoint started, HttpResponse& res);
   void send_body(std::string body, const std::string& content_type,
                  const std::optional<FaultSpec>& corruption, HttpResponse& res);
   void send_stream(std::vector<StreamChunk> chunks, std::int64_t done_offset_ms,
@@ -158,8 +164,11 @@ class MockServer::Impl {
   double current_time_scale() const;
 
   // ---- record and spy (internal/recorder.cc)
+  // On a worker (connection.live set), a successful chat stream is passed to the client event by
+  // event as the upstream sends it; every other answer is sent from the recording.
   void forward_and_record(const HttpRequest& req, const PreparedRequest& prepared,
-                          HttpResponse& res, Exchange& ex, TimePoint started);
+                          HttpResponse& res, const ConnectionInfo& connection, Exchange& ex,
+                          TimePoint started);
   // Adds the recording to the record file's cassette and to the store, and writes the file.
   void keep_recording(Interaction& interaction, const HttpRequest& req);
   std::string redact(std::string text) const;
@@ -205,6 +214,8 @@ class MockServer::Impl {
   std::vector<std::string> known_models_;
   std::vector<std::regex> redactions_;
 
+  // The recorder's upstream calls in flight; stop() ends them first.
+  internal::UpstreamCalls upstream_calls_;
   std::mutex record_mutex_;
   Cassette recorded_;
   bool recordings_dirty_ = false;

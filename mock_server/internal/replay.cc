@@ -17,16 +17,7 @@ void MockServer::Impl::answer(const Interaction& interaction, const PreparedRequ
                               const std::string& path, const std::optional<FaultSpec>& corruption,
                               TimePoint started, double time_scale, HttpResponse& res) {
   const RecordedResponse& recorded = interaction.response;
-  res.status = recorded.status;
-  std::string content_type;
-  for (const auto& [name, value] : recorded.headers) {
-    if (name == "content-type") {
-      content_type = value;
-    } else if (!internal::is_hop_by_hop_header(name)) {
-      res.set_header(name, value);
-    }
-  }
-  add_default_headers(res, started, &recorded.headers);
+  const std::string content_type = answer_head(recorded, started, res);
   const bool success = recorded.status >= 200 && recorded.status < 300;
   const bool chat = path == kChatPath;
   if (success && chat && prepared.wants_stream) {
@@ -56,6 +47,21 @@ void MockServer::Impl::answer(const Interaction& interaction, const PreparedRequ
     return;
   }
   send_body(recorded.body, content_type.empty() ? kJsonType : content_type, corruption, res);
+}
+
+std::string MockServer::Impl::answer_head(const RecordedResponse& recorded, TimePoint started,
+                                         HttpResponse& res) {
+  res.status = recorded.status;
+  std::string content_type;
+  for (const auto& [name, value] : recorded.headers) {
+    if (name == "content-type") {
+      content_type = value;
+    } else if (!internal::is_hop_by_hop_header(name)) {
+      res.set_header(name, value);
+    }
+  }
+  add_default_headers(res, started, &recorded.headers);
+  return content_type;
 }
 
 void MockServer::Impl::send_body(std::string body, const std::string& content_type,

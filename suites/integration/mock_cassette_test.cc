@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <map>
+#include <random>
 
 #include <nlohmann/json.hpp>
 
@@ -62,6 +65,77 @@ TEST(CassetteFormatTest, MalformedCassettesNameFileAndJsonPath) {
     EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidInput);
     EXPECT_EQ(parsed.error().context, c.context) << parsed.error().message;
   }
+}
+
+// The fuzzers' findings (suites/fuzz/findings/): a number beyond a double in a cassette, a
+// scenario or a fault is invalid input whose message names the file and the number's JSON path;
+// it once escaped these parsers as an exception.
+TEST(CassetteFormatTest, NumbersBeyondADoubleAreInvalidInputNamingTheirPath) {
+  struct Case {
+    const char* name;
+    std::function<Result<bool>()> parse;
+    std::string mentions;
+  };
+  auto failed = [](auto result) -> Result<bool> {
+    if (result) return true;
+    return result.error();
+  };
+  const Case cases[] = {
+      {"cassette", [&] { return failed(parse_cassette("1e999", "bad.json")); }, "bad.json"},
+      {"cassette status",
+       [&] {
+         return failed(parse_cassette(
+             R"({"format":"echoes-cassette","version":1,"interactions":[{"request":{"path":"/v1/models"},)"
+             R"("response":{"status":1e400,"body":"x"}}]})",
+             "bad.json"));
+       },
+       "at interactions[0].response.status"},
+      {"scenario", [&] { return failed(mock::parse_scenario("1e999", "bad.json")); }, "bad.json"},
+      {"fault probability",
+       [&] { return failed(mock::parse_fault_spec(R"({"kind":"close","probability":1e999})", "header")); },
+       "at probability"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Result<bool> parsed = c.parse();
+    ASSERT_FALSE(parsed);
+    EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidInput);
+    EXPECT_NE(parsed.error().message.find("number overflow"), std::string::npos) << parsed.error().message;
+    EXPECT_NE(parsed.error().message.find(c.mentions), std::string::npos) << parsed.error().message;
+  }
+}
+
+// A status beyond int's range must be refused, not narrowed first: 4294967496 wraps to 200.
+TEST(CassetteFormatTest, StatusBeyondIntRangeIsRefusedNotWrapped) {
+  auto parsed = parse_cassette(
+      R"({"format":"echoes-cassette","version":1,"interactions":[{"request":{"path":"/v1/models"},)"
+      R"("response":{"status":4294967496,"body":"x"}}]})",
+      "wrap.json");
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(parsed.error().message.find("must be an HTTP status"), std::string::npos)
+      << parsed.error().message;
+}
+
+// Latencies too large for a Duration are capped at a day (converting them would be undefined
+// behaviour, which the asan preset's UBSan reports); NaN and negatives draw no delay.
+TEST(ScenarioFormatTest, HugeLatencyDrawsAreCappedAtADay) {
+  std::mt19937_64 rng(1);
+  mock::LatencySpec fixed;
+  fixed.fixed_ms = 1e300;
+  EXPECT_EQ(mock::draw_latency(fixed, rng), std::chrono::hours(24));
+  mock::LatencySpec lognormal;
+  lognormal.distribution = mock::LatencyDistribution::kLognormal;
+  lognormal.median_ms = 1e300;
+  lognormal.sigma = 50;
+  for (int i = 0; i < 100; ++i) {
+    const Duration d = mock::draw_latency(lognormal, rng);
+    EXPECT_GE(d, Duration::zero());
+    EXPECT_LE(d, std::chrono::hours(24));
+  }
+  mock::LatencySpec not_a_number;
+  not_a_number.fixed_ms = std::nan("");
+  EXPECT_EQ(mock::draw_latency(not_a_number, rng), Duration::zero());
 }
 
 TEST(CassetteFormatTest, BadCassetteStopsServerStart) {

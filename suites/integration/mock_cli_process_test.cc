@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <future>
 #include <optional>
 #include <regex>
 #include <string>
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "harness/mock_server_fixture.h"
+#include "mock_server/cassette.h"
 #include "suites/integration/mock_test_support.h"
 
 extern char** environ;
@@ -120,6 +123,59 @@ TEST(MockProcessTest, ServesLogsAndStopsCleanlyOnSigterm) {
   mock.signal(SIGTERM);
   EXPECT_EQ(mock.wait_exit(milliseconds(10000)), 0) << mock.output();
   EXPECT_NE(mock.output().find("stopped"), std::string::npos);
+}
+
+// Record mode: one interaction recorded, then a second forwarded to an upstream that never
+// answers (the recorder reads it with a 300 s timeout). SIGTERM must end the process anyway, and
+// the first interaction must be in the record file. The 5 s bound is far below the read timeout
+// and far above what stopping takes, so it holds on a loaded machine.
+TEST(MockProcessTest, SigtermEndsARecorderWaitingOnASilentUpstreamAndKeepsItsRecordings) {
+  RawUpstream upstream;
+  ASSERT_NE(upstream.port(), 0);
+  const std::filesystem::path directory =
+      std::filesystem::temp_directory_path() / ("echoes-process-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(directory);
+  const std::string record_file = (directory / "recorded.json").string();
+  MockProcess mock({"--cassettes", directory.string(), "--mode", "record", "--upstream",
+                    upstream.url(), "--port", "0", "--quiet"});
+  auto port = mock.wait_for_output(std::regex(R"(listening on http://127\.0\.0\.1:(\d+))"), milliseconds(10000));
+  ASSERT_TRUE(port.has_value()) << mock.output();
+  auto post = [port = std::stoi(*port)](const std::string& body) {
+    return std::async(std::launch::async, [port, body] {
+      return harness::send_http("127.0.0.1", port, "POST", "/v1/chat/completions", body,
+                                "application/json", {}, milliseconds(30000));
+    });
+  };
+
+  const std::string answer = R"({"id":"chatcmpl-first","object":"chat.completion","choices":[]})";
+  auto first = post(kHelloRequest);
+  const int first_call = upstream.accept_one(milliseconds(10000));
+  ASSERT_GE(first_call, 0) << mock.output();
+  (void)RawUpstream::read_request(first_call, milliseconds(10000));
+  ASSERT_TRUE(RawUpstream::write_all(
+      first_call, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                  "Content-Length: " + std::to_string(answer.size()) + "\r\n\r\n" + answer));
+  EXPECT_EQ(first.get().body, answer);
+
+  auto second = post(kCountRequest);
+  const int second_call = upstream.accept_one(milliseconds(10000));
+  ASSERT_GE(second_call, 0) << mock.output();
+  ASSERT_NE(RawUpstream::read_request(second_call, milliseconds(10000)).find(kCountRequest),
+            std::string::npos);
+  // The second request has fully arrived upstream: the recorder is waiting for its answer.
+  mock.signal(SIGTERM);
+  const std::optional<int> exit_code = mock.wait_exit(milliseconds(5000));
+  if (!exit_code) upstream.close_all();  // release the call so the process can end
+  EXPECT_EQ(exit_code, 0) << mock.output();
+  const harness::HttpReply hung = second.get();
+  EXPECT_NE(hung.status, 200) << hung.body;
+
+  auto recorded = mock::load_cassette_file(record_file);
+  ASSERT_TRUE(recorded) << recorded.error().to_string();
+  ASSERT_EQ(recorded->interactions.size(), 1u);
+  EXPECT_EQ(recorded->interactions[0].response.body, answer);
+  std::error_code ec;
+  std::filesystem::remove_all(directory, ec);
 }
 
 TEST(MockProcessTest, BadInputExitsTwoNamingTheFlagOrFile) {

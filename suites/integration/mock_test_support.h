@@ -10,10 +10,14 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "core/base/strings.h"
 
 namespace echoes::testing {
 
@@ -117,5 +121,91 @@ inline std::string http_post(const std::string& path, const std::string& body,
   return "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
          extra_headers + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
+
+// An upstream the test drives byte by byte: a listening socket on 127.0.0.1 whose connections the
+// test accepts, reads and answers (or never answers) itself. Every wait is bounded.
+//
+//   RawUpstream upstream;
+//   int fd = upstream.accept_one(std::chrono::seconds(10));
+//   std::string request = RawUpstream::read_request(fd, std::chrono::seconds(10));
+//   RawUpstream::write_all(fd, "HTTP/1.1 200 OK\r\n...");
+class RawUpstream {
+ public:
+  RawUpstream() {
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = 0;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(addr);
+    if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        ::listen(listener_, 16) != 0 ||
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
+      return;
+    }
+    port_ = ntohs(addr.sin_port);
+  }
+  ~RawUpstream() {
+    for (int fd : accepted_) ::close(fd);
+    if (listener_ >= 0) ::close(listener_);
+  }
+  RawUpstream(const RawUpstream&) = delete;
+  RawUpstream& operator=(const RawUpstream&) = delete;
+
+  int port() const { return port_; }  // 0 when the socket could not be set up
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  // The next connection, or -1 when none came within `timeout`. Closed by the destructor.
+  int accept_one(std::chrono::milliseconds timeout) {
+    pollfd p{listener_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return -1;
+    const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) accepted_.push_back(fd);
+    return fd;
+  }
+
+  // Closes every accepted connection now (a test that gives up on a call releases it this way).
+  void close_all() {
+    for (int fd : accepted_) ::shutdown(fd, SHUT_RDWR);
+  }
+
+  // One request: its head and a Content-Length body; what arrived when the peer stopped sending
+  // or `timeout` passed.
+  static std::string read_request(int fd, std::chrono::milliseconds timeout) {
+    std::string in;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    char buffer[4096];
+    for (;;) {
+      const size_t head_end = in.find("\r\n\r\n");
+      if (head_end != std::string::npos) {
+        size_t length = 0;
+        const size_t at = to_lower_ascii(std::string_view(in).substr(0, head_end)).find("content-length:");
+        if (at != std::string::npos) length = std::strtoul(in.c_str() + at + 15, nullptr, 10);
+        if (in.size() >= head_end + 4 + length) return in;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      pollfd p{fd, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return in;
+      const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+      if (n <= 0) return in;
+      in.append(buffer, static_cast<size_t>(n));
+    }
+  }
+
+  static bool write_all(int fd, std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+ private:
+  int listener_ = -1;
+  int port_ = 0;
+  std::vector<int> accepted_;
+};
 
 }  // namespace echoes::testing

@@ -45,6 +45,37 @@ TEST(ParseJson, ReportsTheByteOffsetOfTheProblem) {
   }
 }
 
+// Numbers beyond a double (found by fuzzing): invalid input, never an exception, with a message
+// that names the JSON path of the number.
+TEST(ParseJson, NumbersBeyondADoubleAreInvalidInputNamingTheirPath) {
+  struct Case {
+    std::string text;
+    std::string path;
+    std::size_t offset;
+  };
+  const std::vector<Case> table = {
+      {"1e999", "$", 0},
+      {"[1e400]", "[0]", 1},
+      {R"({"a":-1e99999})", "a", 5},
+      {R"({"model":"x","messages":[],"temperature":1e999})", "temperature", 41},
+      {R"({"a":[1,{"b":[2,3e999]}]})", "a[1].b[1]", 16},
+      {R"({"x":{"y":1},"z":[[],1e999]})", "z[1]", 21},
+  };
+  for (const Case& c : table) {
+    SCOPED_TRACE(c.text);
+    auto parsed = parse_json(c.text, DecodeLimits{});
+    ASSERT_FALSE(parsed.ok());
+    EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidInput);
+    EXPECT_EQ(parsed.error().context, "offset " + std::to_string(c.offset));
+    const std::string& message = parsed.error().message;
+    EXPECT_EQ(message.rfind("not valid JSON: number overflow", 0), 0u) << message;
+    const std::string suffix = " at " + c.path;
+    EXPECT_TRUE(message.size() > suffix.size() &&
+                message.compare(message.size() - suffix.size(), suffix.size(), suffix) == 0)
+        << message;
+  }
+}
+
 TEST(ParseJson, DepthLimitIsInclusive) {
   DecodeLimits limits;
   limits.max_depth = 3;

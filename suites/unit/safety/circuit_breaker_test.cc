@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "suites/unit/safety/breaker_permit_check.h"
+
 namespace echoes {
 namespace {
 
@@ -700,19 +702,7 @@ TEST(CircuitBreakerTest, ConcurrentCallsKeepTheStateMachineConsistent) {
   const CircuitBreakerMetrics m = breaker.metrics();
   EXPECT_LE(m.buffered_calls, 20);
   EXPECT_LE(m.failed_calls, m.buffered_calls);
-  // No permit is outstanding: once HALF_OPEN, exactly the trial permits its window has not used
-  // can be taken.
-  if (breaker.state() == CircuitState::kOpen) clock.advance(config.wait_duration_in_open_state);
-  if (breaker.state() != CircuitState::kClosed) {
-    int taken = 0;
-    while (taken <= config.permitted_number_of_calls_in_half_open_state &&
-           breaker.try_acquire_permission().ok()) {
-      ++taken;
-    }
-    EXPECT_EQ(breaker.state(), CircuitState::kHalfOpen);
-    EXPECT_EQ(taken + breaker.metrics().buffered_calls,
-              config.permitted_number_of_calls_in_half_open_state);
-  }
+  expect_no_outstanding_trial_permit(breaker, clock, config);
   // Transitions chain: each starts where the previous ended, in time order.
   std::lock_guard lock(events_mutex);
   ASSERT_GE(events.size(), 2u);  // at least thread 0's disable() and reset()

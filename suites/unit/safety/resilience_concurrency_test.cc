@@ -14,6 +14,7 @@
 #include "core/base/clock.h"
 #include "core/safety/circuit_breaker.h"
 #include "core/safety/rate_limiter.h"
+#include "suites/unit/safety/breaker_permit_check.h"
 
 namespace echoes {
 namespace {
@@ -98,19 +99,7 @@ TEST(ResilienceConcurrencyTest, LimiterThenBreakerFromManyThreads) {
   // Both refusals happened (each worker's counts add up by construction, so they prove nothing).
   EXPECT_GT(limited.load(), 0);
   EXPECT_GT(circuit_open.load(), 0);
-  // No permit is outstanding: once HALF_OPEN, exactly the trial permits its window has not used
-  // can be taken. A permit lost on some path would leave fewer.
-  if (breaker.state() == CircuitState::kOpen) clock.advance(config.wait_duration_in_open_state);
-  if (breaker.state() != CircuitState::kClosed) {
-    int taken = 0;
-    while (taken <= config.permitted_number_of_calls_in_half_open_state &&
-           breaker.try_acquire_permission().ok()) {
-      ++taken;
-    }
-    EXPECT_EQ(breaker.state(), CircuitState::kHalfOpen);
-    EXPECT_EQ(taken + breaker.metrics().buffered_calls,
-              config.permitted_number_of_calls_in_half_open_state);
-  }
+  expect_no_outstanding_trial_permit(breaker, clock, config);
   const auto elapsed_ms = std::chrono::duration_cast<milliseconds>(clock.now() - start).count();
   // Admitted by the limiter: rate * t + burst at most (t rounded up to a whole millisecond).
   EXPECT_LE(succeeded + failed + circuit_open, elapsed_ms + 1 + 20);
