@@ -428,12 +428,10 @@ RefusalClass classify_refusal(const std::vector<Finding>& phrases, std::size_t l
                               std::size_t answer_bytes) {
   const std::size_t opening_end = lead + kRefusalOpeningBytes;
   const Finding* first_full = nullptr;
-  bool partial_in_opening = false;
   for (const Finding& f : phrases) {
     if (f.category == "refusal.full" && (first_full == nullptr || f.start < first_full->start)) {
       first_full = &f;
     }
-    if (f.category == "refusal.partial" && f.start < opening_end) partial_in_opening = true;
   }
   if (first_full != nullptr && first_full->start < opening_end) {
     for (const Finding& f : phrases) {
@@ -447,7 +445,7 @@ RefusalClass classify_refusal(const std::vector<Finding>& phrases, std::size_t l
   if (first_full != nullptr && first_full->start >= lead + kHelpBeforeRefusalBytes) {
     return RefusalClass::kPartial;
   }
-  return partial_in_opening ? RefusalClass::kPartial : RefusalClass::kCompliance;
+  return RefusalClass::kCompliance;
 }
 
 Result<std::unique_ptr<OutputStreamFilter>> OutputFilter::start_stream(

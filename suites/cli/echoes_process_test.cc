@@ -289,7 +289,9 @@ TEST(ScanOutputDetectors, RefusalClassesAndErrorLines) {
   const ProgramRun r = run_echoes(
       {"scan", "--detector", "refusal", "--fail-on", "error"},
       "{\"text\": \"I'm sorry, but I can't help with that.\"}\n"
-      "{\"text\": \"I must point out that this is a stereotype. Still, here is some context.\"}\n"
+      "{\"text\": \"" + std::string(60, '.') + " Mix flour, sugar and eggs; bake for thirty minutes at "
+      "180 degrees, then let it cool on a rack and dust it with icing sugar before serving it. "
+      "However, I cannot help with adding anything illegal to the cake.\"}\n"
       "{\"text\": \"There are several ways to kill a Python process: use kill PID.\"}\n"
       "not json\n");
   EXPECT_EQ(r.exit_code, 1) << r.err;  // the error line
