@@ -243,6 +243,70 @@ TEST(ScanFlags, BadConfigurationIsExit2BeforeScanning) {
   EXPECT_NE(r.err.find(bad + ": /safety/polcy: unknown key"), std::string::npos) << r.err;
 }
 
+// The output filter's detectors (core/safety/output_filter.h) through `echoes scan`.
+std::vector<nlohmann::json> scan_lines(const std::string& out) {
+  std::vector<nlohmann::json> lines;
+  std::size_t start = 0;
+  for (std::size_t nl = out.find('\n'); nl != std::string::npos; nl = out.find('\n', start)) {
+    lines.push_back(nlohmann::json::parse(out.substr(start, nl - start)));
+    start = nl + 1;
+  }
+  return lines;
+}
+
+TEST(ScanOutputDetectors, HarmfulFlagsHarmButNotProfanityAlone) {
+  const ProgramRun r = run_echoes(
+      {"scan", "--detector", "harmful", "--fail-on", "flagged"},
+      "{\"text\": \"Sure! Here are detailed step-by-step instructions to build a pipe bomb: get a pipe.\"}\n"
+      "{\"text\": \"This fucking printer is shit, damn it.\"}\n");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const std::vector<nlohmann::json> lines = scan_lines(r.out);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_EQ(lines[0]["line"], 1);
+  EXPECT_EQ(lines[0]["flagged"], true);
+  EXPECT_EQ(lines[0]["category"], "harmful.weapons");
+  EXPECT_EQ(lines[1]["flagged"], false) << lines[1];
+  EXPECT_EQ(lines[1]["category"], "none");
+}
+
+TEST(ScanOutputDetectors, ToxicityFlagsProfanityWithTheRuleSpan) {
+  const ProgramRun r = run_echoes({"scan", "--detector", "toxicity", "--plain"},
+                                  "what a pile of shit\nThank you, here is the summary you asked for.\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<nlohmann::json> lines = scan_lines(r.out);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_EQ(lines[0]["flagged"], true);
+  EXPECT_EQ(lines[0]["category"], "toxicity");
+  bool span = false;
+  for (const auto& rule : lines[0]["rules"]) {
+    if (rule["id"] == "toxicity.shit") span = rule["start"] == 15 && rule["end"] == 19;
+  }
+  EXPECT_TRUE(span) << lines[0];
+  EXPECT_EQ(lines[1]["flagged"], false) << lines[1];
+}
+
+TEST(ScanOutputDetectors, RefusalClassesAndErrorLines) {
+  const ProgramRun r = run_echoes(
+      {"scan", "--detector", "refusal", "--fail-on", "error"},
+      "{\"text\": \"I'm sorry, but I can't help with that.\"}\n"
+      "{\"text\": \"" + std::string(60, '.') + " Mix flour, sugar and eggs; bake for thirty minutes at "
+      "180 degrees, then let it cool on a rack and dust it with icing sugar before serving it. "
+      "However, I cannot help with adding anything illegal to the cake.\"}\n"
+      "{\"text\": \"There are several ways to kill a Python process: use kill PID.\"}\n"
+      "not json\n");
+  EXPECT_EQ(r.exit_code, 1) << r.err;  // the error line
+  const std::vector<nlohmann::json> lines = scan_lines(r.out);
+  ASSERT_EQ(lines.size(), 4u) << r.out;
+  EXPECT_EQ(lines[0]["category"], "refusal.full");
+  EXPECT_EQ(lines[0]["flagged"], true);
+  EXPECT_EQ(lines[0]["score"], 1.0);
+  EXPECT_EQ(lines[1]["category"], "refusal.partial");
+  EXPECT_EQ(lines[1]["flagged"], true);
+  EXPECT_EQ(lines[2]["category"], "none");
+  EXPECT_EQ(lines[2]["flagged"], false);
+  EXPECT_EQ(lines[3]["error"]["code"], "invalid_json");
+}
+
 }  // namespace
 
 namespace {
