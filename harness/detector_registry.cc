@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/safety/output_filter.h"
+#include "core/safety/guard_detectors.h"
 
 namespace echoes::harness {
 
@@ -28,6 +29,19 @@ DetectorRegistry& DetectorRegistry::builtin() {
   // The product's detectors are added here as they land (rule engine, scorer, ...).
   static DetectorRegistry registry = [] {
     DetectorRegistry r;
+    // The input guard's detectors: each loads the guard's packs and models (errors name the file).
+    for (safety::GuardDetector d :
+         {safety::GuardDetector::kInjection, safety::GuardDetector::kHarmfulRequest,
+          safety::GuardDetector::kSecrets, safety::GuardDetector::kPii}) {
+      r.add(std::string(safety::to_string(d)),
+            [d](const DetectorContext& context) -> Result<std::unique_ptr<safety::TextDetector>> {
+              Result<safety::InputGuard> guard = safety::InputGuard::load(
+                  context.config.safety, context.rules_dir, context.models_dir);
+              if (!guard) return std::move(guard).error();
+              return safety::make_guard_detector(
+                  std::make_shared<const safety::InputGuard>(std::move(*guard)), d);
+            });
+    }
     add_output_filter_detectors(r);
     return r;
   }();
