@@ -31,7 +31,7 @@ def normalised(text):
     return " ".join(w for w in re.split(r"[ \t\n\r\f\v]+", lowered) if w)
 
 
-def write(folder, name, rows, license_files, source_files):
+def write(folder, name, rows, license_files, source_files, dedupe=True):
     path = os.path.join(OUT, folder)
     os.makedirs(path, exist_ok=True)
     seen = set()
@@ -42,7 +42,7 @@ def write(folder, name, rows, license_files, source_files):
             if not isinstance(text, str) or not text.strip():
                 continue
             key = normalised(text)
-            if key in seen:
+            if dedupe and key in seen:
                 continue
             seen.add(key)
             out.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
@@ -174,6 +174,21 @@ def main():
           [(d + "LICENSE", "LICENSE")], [(d + "SOURCE.txt", "SOURCE.txt")])
     write("xstest", "unsafe.jsonl", (row(p["prompt"], 1, "xstest_unsafe", type=p["type"])
                                      for p in prompts if p["label"] == "unsafe"), [], [])
+
+    # Model answers to the XSTest prompts with their human labels, and the upstream string-match
+    # baseline's label on the same rows: the refusal detector's data. label: the human label is a
+    # full or partial refusal; baseline: the string match said full refusal. Every row is kept
+    # (identical answers to different prompts are separate rows of the comparison).
+    for model in ["gpt4", "llama2new", "llama2orig", "mistralinstruct"]:
+        with open(os.path.join(SRC, d, "strmatch", f"xstest_v2_completions_{model}_streval.csv"),
+                  encoding="utf-8", newline="") as fh:
+            answers = list(csv.DictReader(fh))
+        write("xstest", f"completions_{model}.jsonl",
+              (row(a["completion"], 0 if a["final_label"] == "1_full_compliance" else 1,
+                   f"xstest_completions_{model}", id=a["id"], type=a["type"],
+                   final_label=a["final_label"],
+                   baseline=1 if a["strmatch_label"] == "2_full_refusal" else 0)
+               for a in answers), [], [], dedupe=False)
 
     # --- harmful requests --------------------------------------------------------------------
     d = "harmful_requests/harmbench/"

@@ -57,6 +57,14 @@ Result<std::vector<LabelledText>> parse_labelled_jsonl(std::string_view content,
     } else {
       row.source = std::string(default_source);
     }
+    for (const auto& [key, value] : doc->items()) {
+      if (key == "text" || key == "label" || key == "source") continue;
+      if (value.is_string()) {
+        row.fields.emplace(key, value.get<std::string>());
+      } else if (value.is_number_integer()) {
+        row.fields.emplace(key, std::to_string(value.get<std::int64_t>()));
+      }
+    }
     rows.push_back(std::move(row));
   }
   return rows;

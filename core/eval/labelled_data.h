@@ -1,14 +1,16 @@
 // Labelled texts in JSON Lines, the format of fixtures/datasets/ and of `echoes train --data`.
 //
-// One object a line: {"text": string, "label": 0 or 1, "source": string, ...}; other fields are
-// ignored. A missing "source" defaults to the file's stem. Empty lines are skipped; CRLF is
-// accepted.
+// One object a line: {"text": string, "label": 0 or 1, "source": string, ...}; other string and
+// integer members are kept in `fields`, the rest ignored. A missing "source" defaults to the
+// file's stem. Empty lines are skipped; CRLF is accepted.
 //
 //   Result<std::vector<LabelledText>> rows = read_labelled_jsonl("fixtures/datasets/gsm8k/data.jsonl");
 //   if (!rows) return rows.error();   // context: "<file>:<line>: <JSON path>"
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +23,9 @@ struct LabelledText {
   std::string text;
   int label = 0;  // 1 positive (the detector should flag it), 0 negative
   std::string source;
+  // The line's other string and integer members, as text (e.g. Davidson's "class", a baseline's
+  // prediction "baseline"): what an evaluation slices or compares by.
+  std::map<std::string, std::string, std::less<>> fields;
 };
 
 // Errors: kInvalidInput naming the file, the line and the JSON path ("text", "label") or the

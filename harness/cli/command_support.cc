@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "harness/cli/commands.h"
+#include "harness/efficacy_eval.h"
 #include "harness/scan_runner.h"
 
 namespace echoes::cli {
@@ -15,6 +16,7 @@ const std::vector<DocumentFormat>& document_formats() {
   static const std::vector<DocumentFormat> formats = {
       {kConfigShowFormat, 1, "document"},
       {harness::kScanLineFormat, harness::kScanLineVersion, "json-lines"},
+      {harness::kEfficacyReportFormat, harness::kEfficacyReportVersion, "document"},
   };
   return formats;
 }

@@ -30,7 +30,8 @@ using CommandRun = std::function<int()>;
 CommandRun add_config_command(CLI::App& app);   // config_command.cc
 CommandRun add_scan_command(CLI::App& app);     // scan_command.cc
 CommandRun add_train_command(CLI::App& app);    // train_command.cc
-// later: add_eval_command, ...
+CommandRun add_eval_command(CLI::App& app);     // eval_command.cc
+// later: ...
 
 // --- Shared by the subcommands (command_support.cc) -------------------------------------------
 

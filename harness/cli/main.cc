@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
         {"config", add_config_command(app)},
         {"scan", add_scan_command(app)},
         {"train", add_train_command(app)},
+        {"eval", add_eval_command(app)},
     };
     try {
       app.parse(argc, argv);
@@ -42,7 +43,7 @@ int main(int argc, char** argv) {
     for (const auto& [name, run] : commands) {
       if (app.got_subcommand(name)) return run();
     }
-    return cannot_run("a subcommand is required (config, scan); run with --help for more");
+    return cannot_run("a subcommand is required (config, scan, train, eval); run with --help for more");
   } catch (const std::exception& e) {
     return cannot_run(std::string("internal error: ") + e.what());
   }

@@ -48,7 +48,7 @@ TEST(DatasetSplitTest, RealDataSplitsGroupedDisjointAndInProportion) {
   ASSERT_TRUE(more) << more.error().to_string();
   rows->insert(rows->end(), more->begin(), more->end());
   // Add case/space variants of some texts: they must follow their original.
-  for (std::size_t i = 0; i < 50; ++i) rows->push_back({" " + (*rows)[i].text + " ", 0, "variant"});
+  for (std::size_t i = 0; i < 50; ++i) rows->push_back({" " + (*rows)[i].text + " ", 0, "variant", {}});
 
   const SplitSpec spec{.seed = 20250101};
   std::map<std::string, DataPart> part_of;

@@ -17,6 +17,18 @@ TEST(LabelledDataTest, ReadsRowsSkipsBlankLinesAndAcceptsCrlf) {
   EXPECT_EQ((*rows)[1].source, "f");  // default source
 }
 
+TEST(LabelledDataTest, KeepsOtherStringAndIntegerMembersAsFields) {
+  Result<std::vector<LabelledText>> rows = parse_labelled_jsonl(
+      "{\"text\":\"a\",\"label\":1,\"class\":\"hate\",\"baseline\":0,\"x\":[1],\"y\":0.5}\n",
+      "f.jsonl", "f");
+  ASSERT_TRUE(rows) << rows.error().to_string();
+  ASSERT_EQ(rows->size(), 1u);
+  const auto& fields = (*rows)[0].fields;
+  EXPECT_EQ(fields.size(), 2u);  // arrays and fractions are not kept
+  EXPECT_EQ(fields.at("class"), "hate");
+  EXPECT_EQ(fields.at("baseline"), "0");
+}
+
 TEST(LabelledDataTest, ErrorsNameFileLineAndField) {
   struct Case { const char* content; const char* context_prefix; };
   const Case cases[] = {
