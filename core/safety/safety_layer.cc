@@ -1,5 +1,7 @@
 #include "core/safety/safety_layer.h"
 
+#include "core/safety/redaction.h"
+
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -89,6 +91,26 @@ void place_canaries(ChatCompletionRequest& request, const std::vector<std::strin
     return;
   }
   request.messages.insert(request.messages.begin(), ChatMessage::system(text));
+}
+
+// Replaces, in each choice's text, the findings the decision marks redact (redaction.h). Offsets
+// are into ChatMessage::text() of the choice finding_message names (choice 0 when the decision
+// names none). A decision without per-finding actions redacts every finding (fail closed).
+void redact_answer(ChatCompletionResponse& answer, const Decision& decision) {
+  const bool per_finding = decision.finding_action.size() == decision.findings.size();
+  for (std::size_t choice = 0; choice < answer.choices.size(); ++choice) {
+    std::vector<Finding> findings;
+    for (std::size_t i = 0; i < decision.findings.size(); ++i) {
+      const std::size_t in =
+          i < decision.finding_message.size() ? decision.finding_message[i] : std::size_t{0};
+      if (in != choice) continue;
+      if (per_finding && decision.finding_action[i] != Action::kRedact) continue;
+      findings.push_back(decision.findings[i]);
+    }
+    if (findings.empty()) continue;
+    ChatMessage& message = answer.choices[choice].message;
+    message.content = openai::MessageContent(redact(message.text(), findings).text);
+  }
 }
 
 nlohmann::json decision_summary(const Decision& decision) {
@@ -245,12 +267,11 @@ bool SafetyLayer::judge_output(Result<Decision> decision, bool streaming,
       block(outcome, SafetyStage::kOutput, policy_reason(output));
       return false;
     case Action::kRedact:
-      // Text already passed on cannot be taken back, and no redaction of answers is wired in yet:
-      // an answer the policy wants redacted is never passed on unredacted (fail closed).
+      // Text already passed on cannot be taken back: a stream the policy wants redacted is cut
+      // (fail closed). A whole answer is redacted by the caller of judge_output.
+      if (!streaming) return true;
       block(outcome, SafetyStage::kOutput,
-            std::string(streaming ? "output redaction is not possible in a stream"
-                                  : "output redaction is not available") +
-                " (fail closed): " + policy_reason(output));
+            "output redaction is not possible in a stream (fail closed): " + policy_reason(output));
       return false;
     case Action::kFlag:
       outcome.flagged = true;
@@ -285,6 +306,10 @@ void SafetyLayer::evaluate(const ChatCompletionRequest& request, SafetyOutcome& 
     });
   });
   if (!judge_output(std::move(decision), /*streaming=*/false, outcome)) return;
+  if (outcome.output_decision->action == Action::kRedact) {
+    timed(clock_, outcome.timings.filter, [&] { redact_answer(*answer, *outcome.output_decision); });
+    outcome.output_redacted = true;
+  }
   outcome.kind = OutcomeKind::kAnswer;
   outcome.response = std::move(*answer);
 }

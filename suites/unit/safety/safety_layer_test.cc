@@ -81,8 +81,9 @@ class FakeStream final : public StreamInspector {
 
  private:
   Decision judge() const {
-    return text_.find(blocked_word_) != std::string::npos ? decided(Action::kBlock, "harmful")
-                                                          : decided(Action::kAllow);
+    if (text_.find(blocked_word_) != std::string::npos) return decided(Action::kBlock, "harmful");
+    if (text_.find("sk-") != std::string::npos) return decided(Action::kRedact, "secret");
+    return decided(Action::kAllow);
   }
   FakeClock& clock_;
   std::string blocked_word_;
@@ -114,6 +115,15 @@ class FakeFilter final : public ResponseInspector {
     const std::string text = response.choices.at(0).message.text();
     if (text.find(blocked_word) != std::string::npos) return decided(Action::kBlock, "harmful");
     if (text.find(flagged_word) != std::string::npos) return decided(Action::kFlag, "toxicity");
+    if (const auto key = text.find("sk-"); key != std::string::npos) {
+      // A secret to redact, and a flag-only finding that redaction must leave alone.
+      Decision d = decided(Action::kRedact, "secret");
+      d.findings = {Finding{"secrets.key", "secret", Severity::kCritical, key, key + 11},
+                    Finding{"toxicity.mild", "toxicity", Severity::kLow, 0, 4}};
+      d.finding_message = {0, 0};
+      d.finding_action = {Action::kRedact, Action::kFlag};
+      return d;
+    }
     return decided(Action::kAllow);
   }
   std::unique_ptr<StreamInspector> start_stream(std::string_view,
@@ -267,6 +277,28 @@ TEST(SafetyLayer, AFlaggedAnswerPassesMarked) {
   ASSERT_EQ(o.kind, OutcomeKind::kAnswer);
   EXPECT_TRUE(o.flagged);
   EXPECT_EQ(o.output_decision->action, Action::kFlag);
+}
+
+TEST(SafetyLayer, AnOutputRedactionReplacesOnlyTheFindingsMarkedRedact) {
+  Rig rig(CannedTransport::json(200, chat_body("Your key is sk-ABCDEFGH, keep it.")));
+  SafetyOutcome o = rig.layer->safe_evaluate(request_with("hi"));
+  expect_one_outcome(o);
+  ASSERT_EQ(o.kind, OutcomeKind::kAnswer) << o.reason;
+  EXPECT_TRUE(o.output_redacted);
+  EXPECT_EQ(o.response->choices.at(0).message.text(), "Your key is [REDACTED:secret], keep it.");
+}
+
+TEST(SafetyLayer, AStreamThePolicyWantsRedactedIsCut) {
+  Rig rig(CannedTransport::sse({chunk_json("Your key is "), chunk_json("sk-ABCDEFGH")}));
+  std::string seen;
+  SafetyOutcome o = rig.layer->safe_evaluate_stream(request_with("hi"), [&](const ChatCompletionChunk& c) {
+    seen += c.choices.at(0).delta.content.value_or("");
+    return ok_status();
+  });
+  expect_one_outcome(o);
+  ASSERT_EQ(o.kind, OutcomeKind::kBlock);
+  EXPECT_EQ(o.output_decision->action, Action::kRedact);
+  EXPECT_EQ(seen, "Your key is ");  // the delta holding the secret never reached the sink
 }
 
 TEST(SafetyLayer, AnUpstreamFailureIsATypedErrorAndTheFilterNeverRuns) {
