@@ -1,19 +1,20 @@
 // SafetyLayer against echoes-mock over real HTTP, replaying fixtures/cassettes/safety/ (benign and
 // harmful answers written for these tests, as JSON and as SSE streams), with faults from scenarios.
-// Every call must end in exactly one outcome, and a block and a fault never both reach the caller.
-//
-// The inspectors here are keyword fakes (a stand-in until the InputGuard and OutputFilter are
-// wired in): the filter blocks text containing "pipe bomb", the guard blocks "Ignore all previous
-// instructions". What is under test is the layer's flow over a real upstream, not detection.
+// The inspectors are the real ones: InputGuard and OutputFilter with the committed rule packs,
+// models and the default configuration, through their inspector adapters. Every call must end in
+// exactly one outcome, and a block and a fault never both reach the caller.
 #include "core/safety/safety_layer.h"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/config/config.h"
+#include "core/safety/inspector_adapters.h"
 #include "harness/mock_server_fixture.h"
 
 namespace echoes::safety {
@@ -27,61 +28,27 @@ using std::chrono::milliseconds;
 
 constexpr std::string_view kUnsafe = "pipe bomb";
 
-Decision verdict(bool block, std::string category) {
-  Decision d;
-  if (block) {
-    d.action = Action::kBlock;
-    d.category = std::move(category);
-    d.score = 1;
+// The real detectors, loaded once for the suite (compiling the packs takes a while in Debug).
+struct RealInspectors {
+  static RealInspectors& get() {
+    static RealInspectors inspectors;
+    return inspectors;
   }
-  return d;
-}
-
-class KeywordGuard final : public RequestInspector {
- public:
-  Result<Decision> inspect_request(const ChatCompletionRequest& request,
-                                   std::string_view) const override {
-    for (const ChatMessage& m : request.messages) {
-      if (m.text().find("Ignore all previous instructions") != std::string::npos) {
-        return verdict(true, "injection");
-      }
-    }
-    return verdict(false, "none");
-  }
-  ChatCompletionRequest redact_request(const ChatCompletionRequest& request,
-                                       const Decision&) const override {
-    return request;
-  }
-};
-
-class KeywordStream final : public StreamInspector {
- public:
-  Result<Decision> feed(std::string_view delta) override {
-    text_ += delta;
-    return finish();
-  }
-  Result<Decision> finish() override {
-    return verdict(text_.find(kUnsafe) != std::string::npos, "harmful.weapons");
-  }
+  std::optional<InputGuard> guard;
+  std::optional<OutputFilter> filter;
+  std::string problem;
 
  private:
-  std::string text_;
-};
-
-class KeywordFilter final : public ResponseInspector {
- public:
-  Result<Decision> inspect_response(const openai::ChatCompletionResponse& response,
-                                    std::string_view, const std::vector<std::string>&) const override {
-    for (const auto& choice : response.choices) {
-      if (choice.message.text().find(kUnsafe) != std::string::npos) {
-        return verdict(true, "harmful.weapons");
-      }
-    }
-    return verdict(false, "none");
-  }
-  std::unique_ptr<StreamInspector> start_stream(std::string_view,
-                                                std::vector<std::string>) const override {
-    return std::make_unique<KeywordStream>();
+  RealInspectors() {
+    const config::EchoesConfig config = config::default_config();
+    auto g = InputGuard::load(config.safety, ECHOES_FIXTURES_DIR "/rules",
+                              ECHOES_FIXTURES_DIR "/models");
+    auto f = OutputFilter::create(config.safety, ECHOES_FIXTURES_DIR "/rules",
+                                  ECHOES_FIXTURES_DIR "/models");
+    if (!g) problem += "InputGuard: " + g.error().message + "\n";
+    if (!f) problem += "OutputFilter: " + f.error().message + "\n";
+    if (g) guard.emplace(std::move(*g));
+    if (f) filter.emplace(std::move(*f));
   }
 };
 
@@ -100,6 +67,10 @@ const std::string kHarmfulSse = "Continue the story about the chemistry teacher.
 class SafetyLayerMockTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    RealInspectors& real = RealInspectors::get();
+    ASSERT_TRUE(real.problem.empty()) << real.problem;
+    guard_ = std::make_unique<InputGuardInspector>(*real.guard);
+    filter_ = std::make_unique<OutputFilterInspector>(*real.filter);
     ASSERT_TRUE(mock_.start());
     openai::ClientConfig config;
     config.base_url = mock_.base_url() + "/v1";
@@ -111,7 +82,11 @@ class SafetyLayerMockTest : public ::testing::Test {
                                          [](const std::string&) { return std::nullopt; });
     ASSERT_TRUE(client.ok()) << client.error().message;
     client_ = std::move(*client);
-    layer_ = std::make_unique<SafetyLayer>(*client_, guard_, filter_, SystemClock::instance(),
+    rebuild_layer();
+  }
+
+  void rebuild_layer() {
+    layer_ = std::make_unique<SafetyLayer>(*client_, *guard_, *filter_, SystemClock::instance(),
                                            options_);
   }
 
@@ -131,8 +106,8 @@ class SafetyLayerMockTest : public ::testing::Test {
   }
 
   MockServerFixture mock_{MockServerFixture::replaying(ECHOES_FIXTURES_DIR "/cassettes/safety")};
-  KeywordGuard guard_;
-  KeywordFilter filter_;
+  std::unique_ptr<InputGuardInspector> guard_;
+  std::unique_ptr<OutputFilterInspector> filter_;
   SafetyLayerOptions options_;
   std::unique_ptr<openai::Client> client_;
   std::unique_ptr<SafetyLayer> layer_;
@@ -161,7 +136,7 @@ TEST_F(SafetyLayerMockTest, AHarmfulRecordedAnswerIsBlockedAtTheOutput) {
   expect_one_outcome(o);
   ASSERT_EQ(o.kind, OutcomeKind::kBlock);
   EXPECT_EQ(o.blocked_at, SafetyStage::kOutput);
-  EXPECT_EQ(o.reason, "policy: harmful.weapons");
+  EXPECT_EQ(o.output_decision->category.rfind("harmful", 0), 0u) << o.output_decision->category;
 }
 
 TEST_F(SafetyLayerMockTest, AnInjectionIsBlockedAtTheInputAndNeverReachesTheServer) {
@@ -243,8 +218,7 @@ TEST_F(SafetyLayerMockTest, EveryFaultEndsInExactlyOneOutcome) {
 
 TEST_F(SafetyLayerMockTest, AHangingUpstreamIsATimeoutWithinTheTotalTimeout) {
   options_.total_timeout = milliseconds(300);
-  layer_ = std::make_unique<SafetyLayer>(*client_, guard_, filter_, SystemClock::instance(),
-                                         options_);
+  rebuild_layer();
   fault(R"({"kind":"hang"})");
   const auto start = std::chrono::steady_clock::now();
   SafetyOutcome o = stream(kHarmfulSse);
