@@ -78,6 +78,16 @@ Result<RecordedResponse> response_from_json(const json& value, std::string_view 
       }
       response.headers.emplace_back(to_lower_ascii(name), header_value.get<std::string>());
     }
+    // Names are case-insensitive: keep them in the order of their lower-case form, so a cassette
+    // written back out and read again gives the same headers, and refuse two spellings of one name.
+    std::stable_sort(response.headers.begin(), response.headers.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (size_t i = 1; i < response.headers.size(); ++i) {
+      if (response.headers[i].first == response.headers[i - 1].first) {
+        return json_error(source, join_path(join_path(path, "headers"), response.headers[i].first),
+                          "the same header is given twice (names are case-insensitive)");
+      }
+    }
   }
   auto body = value.find("body");
   auto stream = value.find("stream");

@@ -105,6 +105,19 @@ TEST(CassetteFormatTest, NumbersBeyondADoubleAreInvalidInputNamingTheirPath) {
   }
 }
 
+// Header names are case-insensitive: two spellings of one name are refused. (That a name with
+// upper case reads back in the same place after a round trip is replayed by the gate from the
+// cassette_loader fuzz corpus, finding_header_case_roundtrip.)
+TEST(CassetteFormatTest, TwoSpellingsOfOneHeaderAreRefused) {
+  auto twice = parse_cassette(
+      R"({"format":"echoes-cassette","version":1,"interactions":[{"request":{"path":"/v1/models"},)"
+      R"("response":{"status":200,"body":"x","headers":{"Content-Type":"a","content-type":"b"}}}]})",
+      "twice.json");
+  ASSERT_FALSE(twice);
+  EXPECT_NE(twice.error().message.find("the same header is given twice"), std::string::npos)
+      << twice.error().message;
+}
+
 // A status beyond int's range must be refused, not narrowed first: 4294967496 wraps to 200.
 TEST(CassetteFormatTest, StatusBeyondIntRangeIsRefusedNotWrapped) {
   auto parsed = parse_cassette(
