@@ -335,6 +335,7 @@ TEST(EvalCommand, SyntheticWritesTheCommittedFiles) {
     std::remove((dir + "/" + name).c_str());
   }
   ::rmdir(dir.c_str());
+}
 
 // The input guard's detectors end to end: input order kept across threads, an encoded injection
 // found at its encoded span, an email at its byte offsets, a secret found.
