@@ -1,6 +1,8 @@
 #include "core/safety/linear_text_model.h"
 
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include "core/eval/labelled_data.h"
 #include "core/openai/json.h"
@@ -226,11 +228,38 @@ Result<LinearTextModel> LinearTextModel::parse(std::string_view text, std::strin
 }
 
 double LinearTextModel::score(std::string_view text) const {
-  thread_local std::vector<std::uint32_t> scratch;
-  thread_local std::vector<HashedFeature> features;
-  extract_features(text, data_.features, scratch, features);
+  // The dot product of the weights with extract_features(text), without building or sorting the
+  // vector. A bucket's feature is float(float(1 + ln tf) * scale) as extract_features rounds it;
+  // most buckets occur once, and all of those share one feature value, so their weights are summed
+  // first and multiplied once. Only the order of the sums differs from the sorted vector's (the
+  // scores agree to about 1e-15).
+  thread_local BucketCounts counts;
+  thread_local std::vector<std::pair<float, float>> repeated;  // (weight, unscaled value), tf > 1
+  counts.count(text, data_.features);
+  repeated.clear();
+  double norm2 = 0;
+  double once_weights = 0;  // the weights of the buckets seen once
+  std::size_t once = 0;
+  counts.for_each([&](std::uint32_t bucket, std::uint32_t count) {
+    const float weight = dense_[bucket];
+    if (count == 1) {
+      ++once;
+      once_weights += static_cast<double>(weight);
+      return;
+    }
+    const double value = sublinear_tf(count);
+    norm2 += value * value;
+    repeated.emplace_back(weight, static_cast<float>(value));
+  });
+  norm2 += static_cast<double>(once);
   double z = data_.bias;
-  for (const HashedFeature& f : features) z += static_cast<double>(dense_[f.bucket]) * f.value;
+  if (norm2 > 0) {
+    const double scale = 1.0 / std::sqrt(norm2);
+    z += once_weights * static_cast<double>(static_cast<float>(scale));
+    for (const auto& [weight, unscaled] : repeated) {
+      z += static_cast<double>(weight) * static_cast<double>(static_cast<float>(unscaled * scale));
+    }
+  }
   return 1.0 / (1.0 + std::exp(-z));
 }
 

@@ -210,7 +210,7 @@ Result<TrainingResult> train_linear_text_model(const std::vector<eval::LabelledT
   std::vector<std::vector<feature_node>> rows(train_part.size());
   std::vector<feature_node*> row_ptrs(train_part.size());
   std::vector<double> labels(train_part.size());
-  std::vector<std::uint32_t> scratch;
+  FeatureScratch scratch;
   std::vector<HashedFeature> features;
   for (std::size_t i = 0; i < train_part.size(); ++i) {
     extract_features(train_part[i]->text, options.features, scratch, features);

@@ -1,6 +1,7 @@
 #include "core/safety/rule_engine.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cassert>
 #include <cstdlib>
@@ -313,14 +314,17 @@ class PackReader {
 
 // ---------------------------------------------------------------------------------------------
 // Hyperscan scratch: one per thread, grown to fit every database the thread scans (hs_alloc_scratch
-// only ever grows it). `fitted_for` remembers the last engine it was fitted to, so the common case
-// (one engine scanned many times) costs no call; engine ids are never reused.
+// only ever grows it, so a scratch fitted to a database stays fitted to it). `fitted_for` remembers
+// the last engines it was fitted to, so a thread that takes turns over a few engines (the input
+// guard runs several per text) costs no call after the first text; engine ids are never reused.
 
 std::atomic<std::uint64_t> next_engine_id{1};
 
 struct ThreadScratch {
+  static constexpr std::size_t kRemembered = 16;
   hs_scratch_t* scratch = nullptr;
-  std::uint64_t fitted_for = 0;
+  std::array<std::uint64_t, kRemembered> fitted_for{};  // 0: none
+  std::size_t next = 0;  // the entry of fitted_for replaced next
   ~ThreadScratch() {
     if (scratch != nullptr) hs_free_scratch(scratch);
   }
@@ -328,9 +332,11 @@ struct ThreadScratch {
 
 hs_scratch_t* scratch_for(const hs_database_t* db, std::uint64_t engine_id) {
   thread_local ThreadScratch local;
-  if (local.fitted_for != engine_id) {
+  if (std::find(local.fitted_for.begin(), local.fitted_for.end(), engine_id) ==
+      local.fitted_for.end()) {
     if (hs_alloc_scratch(db, &local.scratch) != HS_SUCCESS) return nullptr;
-    local.fitted_for = engine_id;
+    local.fitted_for[local.next] = engine_id;
+    local.next = (local.next + 1) % ThreadScratch::kRemembered;
   }
   return local.scratch;
 }

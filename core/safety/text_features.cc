@@ -1,6 +1,7 @@
 #include "core/safety/text_features.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace echoes::safety {
@@ -31,21 +32,27 @@ unsigned char lower(unsigned char c) {
 
 std::uint64_t fnv_byte(std::uint64_t h, unsigned char c) { return (h ^ c) * kFnvPrime; }
 
-}  // namespace
+// Words up to this many bytes are lower-cased into a buffer on the stack before their character
+// n-grams are hashed; longer ones (max_word_bytes above it) read the padded word byte by byte.
+constexpr std::size_t kBufferedWordBytes = 256;
 
-std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t state) {
-  for (char c : bytes) state = fnv_byte(state, static_cast<unsigned char>(c));
-  return state;
-}
-
-void hash_ngrams(std::string_view text, const TextFeatureSettings& settings,
-                 std::vector<std::uint32_t>& out) {
-  out.clear();
+// Calls emit(bucket) for every n-gram of `text` in text order, with repeats (see the header for
+// what the n-grams are). The one definition of the features: hash_ngrams and BucketCounts both
+// use it.
+template <typename Emit>
+void for_each_ngram_bucket(std::string_view text, const TextFeatureSettings& settings,
+                           Emit&& emit) {
   const std::uint64_t mask = (std::uint64_t{1} << settings.bucket_bits) - 1;
-  auto emit = [&](std::uint64_t h) { out.push_back(static_cast<std::uint32_t>(finalise(h) & mask)); };
+  const auto bucket = [mask](std::uint64_t h) {
+    return static_cast<std::uint32_t>(finalise(h) & mask);
+  };
   const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
   const std::size_t n = text.size();
-  std::uint64_t previous_word = 0;
+  const std::size_t char_min = settings.char_ngram_min;
+  const std::size_t char_max = settings.char_ngram_max;
+  const bool bigrams = settings.word_ngram_max >= 2;
+  std::array<unsigned char, kBufferedWordBytes + 2> padded_word;
+  std::uint64_t previous_word = 0;  // finalised hash of the previous word
   bool have_previous = false;
   std::size_t i = 0;
   while (i < n) {
@@ -59,44 +66,161 @@ void hash_ngrams(std::string_view text, const TextFeatureSettings& settings,
     const unsigned char* word = bytes + i;
     i = end;
 
+    const std::size_t padded = len + 2;
+    const bool buffered = len <= kBufferedWordBytes;
     std::uint64_t word_hash = kFnvOffset;
-    for (std::size_t k = 0; k < len; ++k) word_hash = fnv_byte(word_hash, lower(word[k]));
-    emit(word_hash ^ kWordSeed);
-    if (settings.word_ngram_max >= 2) {
-      if (have_previous) emit(finalise(previous_word) * kFnvPrime ^ word_hash ^ kBigramSeed);
-      previous_word = word_hash;
+    if (buffered) {
+      padded_word[0] = ' ';
+      for (std::size_t k = 0; k < len; ++k) {
+        const unsigned char c = lower(word[k]);
+        padded_word[k + 1] = c;
+        word_hash = fnv_byte(word_hash, c);
+      }
+      padded_word[len + 1] = ' ';
+    } else {
+      for (std::size_t k = 0; k < len; ++k) word_hash = fnv_byte(word_hash, lower(word[k]));
+    }
+    emit(bucket(word_hash ^ kWordSeed));
+    if (bigrams) {
+      if (have_previous) emit(bucket(previous_word * kFnvPrime ^ word_hash ^ kBigramSeed));
+      previous_word = finalise(word_hash);
       have_previous = true;
     }
 
-    if (settings.char_ngram_min == 0) continue;
+    if (char_min == 0 || char_min > padded) continue;
     // Character n-grams of " word ": position p in [0, len + 2) of the padded word.
-    const std::size_t padded = len + 2;
-    auto padded_at = [&](std::size_t p) -> unsigned char {
-      return (p == 0 || p == padded - 1) ? ' ' : lower(word[p - 1]);
-    };
-    for (std::size_t start = 0; start + settings.char_ngram_min <= padded; ++start) {
-      std::uint64_t h = kFnvOffset ^ kCharSeed;
-      for (std::size_t k = 0; k < settings.char_ngram_max && start + k < padded; ++k) {
-        h = fnv_byte(h, padded_at(start + k));
-        if (k + 1 >= settings.char_ngram_min) emit(h);
+    const std::size_t last_start = padded - char_min;
+    if (buffered) {
+      for (std::size_t start = 0; start <= last_start; ++start) {
+        const std::size_t longest = std::min(char_max, padded - start);
+        const unsigned char* at = padded_word.data() + start;
+        std::uint64_t h = kFnvOffset ^ kCharSeed;
+        std::size_t k = 0;
+        for (; k + 1 < char_min; ++k) h = fnv_byte(h, at[k]);
+        for (; k < longest; ++k) {
+          h = fnv_byte(h, at[k]);
+          emit(bucket(h));
+        }
+      }
+    } else {
+      const auto padded_at = [&](std::size_t p) -> unsigned char {
+        return (p == 0 || p == padded - 1) ? ' ' : lower(word[p - 1]);
+      };
+      for (std::size_t start = 0; start <= last_start; ++start) {
+        std::uint64_t h = kFnvOffset ^ kCharSeed;
+        for (std::size_t k = 0; k < char_max && start + k < padded; ++k) {
+          h = fnv_byte(h, padded_at(start + k));
+          if (k + 1 >= char_min) emit(bucket(h));
+        }
       }
     }
   }
 }
 
-void extract_features(std::string_view text, const TextFeatureSettings& settings,
-                      std::vector<std::uint32_t>& scratch, std::vector<HashedFeature>& out) {
+// 1 + ln(c) for the counts most buckets have.
+constexpr std::uint32_t kTfTableSize = 256;
+const std::array<double, kTfTableSize>& tf_table() {
+  static const std::array<double, kTfTableSize> table = [] {
+    std::array<double, kTfTableSize> t{};
+    for (std::uint32_t c = 1; c < kTfTableSize; ++c) t[c] = 1.0 + std::log(static_cast<double>(c));
+    return t;
+  }();
+  return table;
+}
+
+std::size_t next_power_of_two(std::size_t n) {
+  std::size_t p = 1;
+  while (p < n) p <<= 1;
+  return p;
+}
+
+}  // namespace
+
+std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t state) {
+  for (char c : bytes) state = fnv_byte(state, static_cast<unsigned char>(c));
+  return state;
+}
+
+double sublinear_tf(std::uint32_t count) {
+  if (count < kTfTableSize) return tf_table()[count];
+  return 1.0 + std::log(static_cast<double>(count));
+}
+
+void hash_ngrams(std::string_view text, const TextFeatureSettings& settings,
+                 std::vector<std::uint32_t>& out) {
   out.clear();
-  hash_ngrams(text, settings, scratch);
-  std::sort(scratch.begin(), scratch.end());
+  for_each_ngram_bucket(text, settings, [&out](std::uint32_t b) { out.push_back(b); });
+}
+
+void BucketCounts::clear() {
+  for (std::uint32_t s : used_) slots_[s] = Slot{0, 0};
+  used_.clear();
+}
+
+void BucketCounts::resize_table(std::size_t capacity) {
+  // Empties the slots in use, then places every one again in a table of `capacity` slots.
+  moving_.clear();
+  for (std::uint32_t s : used_) {
+    moving_.push_back(slots_[s]);
+    slots_[s] = Slot{0, 0};
+  }
+  if (slots_.size() < capacity) slots_.resize(capacity, Slot{0, 0});
+  mask_ = capacity - 1;
+  used_.clear();
+  for (const Slot& slot : moving_) {
+    std::size_t s = (slot.key - 1) & mask_;
+    while (slots_[s].key != 0) s = (s + 1) & mask_;
+    slots_[s] = slot;
+    used_.push_back(static_cast<std::uint32_t>(s));
+  }
+}
+
+inline void BucketCounts::add(std::uint32_t bucket) {
+  std::size_t s = bucket & mask_;
+  const std::uint32_t key = bucket + 1;
+  while (true) {
+    Slot& slot = slots_[s];
+    if (slot.key == key) {
+      ++slot.count;
+      return;
+    }
+    if (slot.key == 0) break;
+    s = (s + 1) & mask_;
+  }
+  slots_[s] = Slot{key, 1};
+  used_.push_back(static_cast<std::uint32_t>(s));
+  // Half load at most, except a table of 2^bucket_bits slots: every bucket has its own slot.
+  if (used_.size() * 2 > mask_ + 1 && mask_ + 1 < max_capacity_) resize_table((mask_ + 1) * 2);
+}
+
+void BucketCounts::count(std::string_view text, const TextFeatureSettings& settings) {
+  clear();
+  max_capacity_ = std::size_t{1} << settings.bucket_bits;
+  // English text has about one distinct n-gram a byte; starting at twice that rarely grows.
+  const std::size_t capacity =
+      std::min(max_capacity_, next_power_of_two(std::max<std::size_t>(256, 2 * text.size())));
+  if (slots_.size() < capacity) slots_.resize(capacity, Slot{0, 0});
+  mask_ = capacity - 1;
+  for_each_ngram_bucket(text, settings, [this](std::uint32_t b) { add(b); });
+}
+
+void BucketCounts::sorted(std::vector<Entry>& out) const {
+  out.clear();
+  for_each([&out](std::uint32_t bucket, std::uint32_t count) { out.push_back({bucket, count}); });
+  std::sort(out.begin(), out.end(),
+            [](const Entry& a, const Entry& b) { return a.bucket < b.bucket; });
+}
+
+void extract_features(std::string_view text, const TextFeatureSettings& settings,
+                      FeatureScratch& scratch, std::vector<HashedFeature>& out) {
+  out.clear();
+  scratch.counts.count(text, settings);
+  scratch.counts.sorted(scratch.sorted);
   double norm2 = 0;
-  for (std::size_t i = 0; i < scratch.size();) {
-    std::size_t j = i;
-    while (j < scratch.size() && scratch[j] == scratch[i]) ++j;
-    const double value = 1.0 + std::log(static_cast<double>(j - i));
-    out.push_back({scratch[i], static_cast<float>(value)});
+  for (const BucketCounts::Entry& e : scratch.sorted) {
+    const double value = sublinear_tf(e.count);
+    out.push_back({e.bucket, static_cast<float>(value)});
     norm2 += value * value;
-    i = j;
   }
   if (norm2 > 0) {
     const double scale = 1.0 / std::sqrt(norm2);
@@ -106,7 +230,7 @@ void extract_features(std::string_view text, const TextFeatureSettings& settings
 
 void extract_features(std::string_view text, const TextFeatureSettings& settings,
                       std::vector<HashedFeature>& out) {
-  std::vector<std::uint32_t> scratch;
+  FeatureScratch scratch;
   extract_features(text, settings, scratch, out);
 }
 
