@@ -8,7 +8,7 @@
 //
 // Texts: the benign prompt sets (GSM8K, MT-Bench/Vicuna, Self-Instruct, Arena-Hard; the folder
 // given by ECHOES_BENIGN_PROMPTS, else fixtures/datasets/injection/benign, else
-// /work/shared/datasets/injection/benign), every prompt in file order, joined with blank lines and
+// ../shared/datasets/injection/benign beside the checkout), every prompt in file order, joined with blank lines and
 // cut into 64 texts per size starting at evenly spaced prompts: deterministic, and mostly clean
 // (benign prompts match no injection rule, so this is the common case the match pass exists for).
 // The program prints the ASCII share of the bytes.
@@ -53,7 +53,7 @@ const std::filesystem::path kRepo = find_repo();
 std::filesystem::path prompts_dir() {
   if (const char* env = std::getenv("ECHOES_BENIGN_PROMPTS")) return env;
   for (const auto& candidate : {kRepo / "fixtures/datasets/injection/benign",
-                                std::filesystem::path("/work/shared/datasets/injection/benign")}) {
+                                kRepo / "../shared/datasets/injection/benign"}) {
     if (std::filesystem::is_directory(candidate)) return candidate;
   }
   return {};

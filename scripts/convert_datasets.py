@@ -2,7 +2,7 @@
 """Converts the shared labelled datasets into the compact JSON Lines the detectors train on.
 
 Usage:  scripts/convert_datasets.py [SHARED_DATASETS_DIR] [OUT_DIR]
-        (defaults: /work/shared/datasets and fixtures/datasets next to this script)
+        (defaults: shared/datasets beside the checkout, and fixtures/datasets)
 
 Every output line is one JSON object {"text": str, "label": 0|1, "source": str, ...extra fields}
 where `label` is the class the file is meant for (see the table in fixtures/datasets/README.md).
@@ -20,7 +20,7 @@ import shutil
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/datasets"
+SRC = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "shared", "datasets")
 OUT = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "..", "fixtures", "datasets")
 
 csv.field_size_limit(1 << 24)
