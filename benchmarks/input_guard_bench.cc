@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "benchmarks/english_prompts.h"
 #include "core/safety/input_guard.h"
 
 namespace {
@@ -45,84 +46,8 @@ const InputGuard& guard() {
   return g;
 }
 
-fs::path questions_file() {
-  if (const char* env = std::getenv("ECHOES_BENIGN_PROMPTS")) return env;
-  for (fs::path dir = fs::path(__FILE__).parent_path(); !dir.empty() && dir != dir.root_path();
-       dir = dir.parent_path()) {
-    const fs::path candidate = dir / "shared/datasets/injection/benign/gsm8k/test.jsonl";
-    if (fs::exists(candidate)) return candidate;
-  }
-  return {};
-}
-
-// The "question" strings of a JSON Lines file, unescaped (\uXXXX becomes an ASCII stand-in).
-std::string english_text() {
-  std::ifstream in(questions_file());
-  std::string text;
-  std::string line;
-  while (std::getline(in, line)) {
-    const std::string key = "\"question\": \"";
-    std::size_t at = line.find(key);
-    if (at == std::string::npos) continue;
-    for (at += key.size(); at < line.size() && line[at] != '"'; ++at) {
-      if (line[at] != '\\') {
-        text.push_back(line[at]);
-        continue;
-      }
-      const char e = line[++at];
-      if (e == 'n') text.push_back('\n');
-      else if (e == 'u') { text.push_back('\''); at += 4; }
-      else text.push_back(e);
-    }
-    text.push_back('\n');
-  }
-  if (text.empty()) {
-    std::fprintf(stderr, "input_guard_bench: GSM8K questions not found; set ECHOES_BENIGN_PROMPTS\n");
-    std::exit(2);
-  }
-  return text;
-}
-
-std::string prompt(std::size_t size) {
-  static const std::string text = english_text();
-  std::string p;
-  while (p.size() < size) p += text.substr(0, size - p.size());
-  return p;
-}
-
-std::string with_non_ascii(const std::string& ascii) {
-  static const char* kReplacements[] = {"\xD0\xB0", "\xC3\xA9", "\xE2\x80\x99", "\xE2\x80\x8B"};
-  std::string out;
-  int word = 0;
-  for (std::size_t i = 0; i < ascii.size(); ++i) {
-    const bool word_start = (i == 0 || ascii[i - 1] == ' ') && ascii[i] != ' ';
-    if (word_start && ++word % 5 == 0) {
-      const char* r = kReplacements[(word / 5) % 4];
-      if ((word / 5) % 4 == 3) {
-        out += r;
-        out.push_back(ascii[i]);  // a zero-width space before the word
-      } else {
-        out += r;  // the word's first letter replaced
-      }
-      continue;
-    }
-    out.push_back(ascii[i]);
-  }
-  return out;
-}
-
-double non_ascii_share(const std::string& s) {
-  std::size_t n = 0;
-  for (char c : s) n += static_cast<unsigned char>(c) >= 0x80 ? 1 : 0;
-  return s.empty() ? 0 : static_cast<double>(n) / static_cast<double>(s.size());
-}
-
-const std::string& input(bool mixed, std::size_t size) {
-  static std::map<std::pair<bool, std::size_t>, std::string> cache;
-  auto [it, inserted] = cache.try_emplace({mixed, size});
-  if (inserted) it->second = mixed ? with_non_ascii(prompt(size)) : prompt(size);
-  return it->second;
-}
+using echoes::bench::input;
+using echoes::bench::non_ascii_share;
 
 void run(benchmark::State& state, bool mixed, bool everything) {
   const std::string& text = input(mixed, static_cast<std::size_t>(state.range(0)));
