@@ -98,3 +98,9 @@ pkg_check_modules(re2 QUIET IMPORTED_TARGET GLOBAL re2)
 if(NOT re2_FOUND)
   echoes_missing(RE2 libre2-dev)
 endif()
+
+# tinyxml2 reads the JUnit XML files `echoes gate` judges (harness/gate/gate_sources.cc only).
+pkg_check_modules(tinyxml2 QUIET IMPORTED_TARGET GLOBAL tinyxml2)
+if(NOT tinyxml2_FOUND)
+  echoes_missing(tinyxml2 libtinyxml2-dev)
+endif()
