@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "harness/contract_schemas.h"
 #include "harness/gate/bounded_file.h"
 #include "harness/gate/child_process.h"
 
@@ -84,7 +85,11 @@ TEST_F(GateCommand, AllBindingGatesPassExitsZeroAndPrintsTheTable) {
   EXPECT_NE(out_.find("PASS: 4 gates, 0 binding not passed, 1 advisory not passed"), std::string::npos) << out_;
 
   std::ifstream summary(dir_ / "out/summary.json");
-  const nlohmann::json doc = nlohmann::json::parse(summary, nullptr, false);
+  const std::string text((std::istreambuf_iterator<char>(summary)), std::istreambuf_iterator<char>());
+  echoes::harness::ContractSchemas schemas(ECHOES_FIXTURES_DIR "/contracts");
+  const auto violations = schemas.violations("gate_summary", text);
+  EXPECT_TRUE(violations.empty()) << echoes::harness::ContractSchemas::joined(violations);
+  const nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
   ASSERT_TRUE(doc.is_object());
   EXPECT_EQ(doc["verdict"], "pass");
   EXPECT_EQ(doc["tests"]["total"]["tests"], 2);
