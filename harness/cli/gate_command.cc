@@ -13,6 +13,7 @@
 // 2 the run could not happen (bad gates file, no build, ctest or gcovr could not start).
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -160,9 +161,10 @@ Result<std::vector<std::string>> gate_suites(const fs::path& build_dir, const fs
   const fs::path listing = scratch / "ctest-gate-tests.json";
   Result<int> exit = gate::run_child({"ctest", "--test-dir", build_dir.string(), "-L", "^gate$",
                                       "--show-only=json-v1"},
-                                     listing);
+                                     listing, scratch / "ctest-gate-tests.err");
   if (!exit) return exit.error();
-  if (*exit != 0) return Error(ErrorCode::kInvalidInput, "ctest could not list the tests (see " + listing.string() + ")");
+  if (*exit != 0) return Error(ErrorCode::kInvalidInput,
+                                 "ctest could not list the tests (see " + (scratch / "ctest-gate-tests.err").string() + ")");
   Result<std::string> text = gate::read_bounded_file(listing, std::size_t{256} << 20);
   if (!text) return text.error();
   const nlohmann::json doc = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);

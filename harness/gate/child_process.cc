@@ -13,22 +13,34 @@ extern char** environ;
 
 namespace echoes::gate {
 
-Result<int> run_child(const std::vector<std::string>& argv, const std::filesystem::path& log) {
+namespace {
+
+// Opens `path` for the child's output (its folder created); -1 when it cannot.
+int open_log(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+}
+
+}  // namespace
+
+Result<int> run_child(const std::vector<std::string>& argv, const std::filesystem::path& log,
+                      const std::filesystem::path& error_log) {
   if (argv.empty()) return Error(ErrorCode::kInvalidInput, "no program to run");
+  int log_fd = -1, error_fd = -1;
+  if (!log.empty() && (log_fd = open_log(log)) < 0) {
+    return Error(ErrorCode::kInvalidInput, std::string("cannot open log: ") + std::strerror(errno), log.string());
+  }
+  if (!log.empty() && !error_log.empty() && (error_fd = open_log(error_log)) < 0) {
+    ::close(log_fd);
+    return Error(ErrorCode::kInvalidInput, std::string("cannot open log: ") + std::strerror(errno), error_log.string());
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  int log_fd = -1;
-  if (!log.empty()) {
-    std::error_code ec;
-    if (log.has_parent_path()) std::filesystem::create_directories(log.parent_path(), ec);
-    log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (log_fd < 0) {
-      posix_spawn_file_actions_destroy(&actions);
-      return Error(ErrorCode::kInvalidInput, std::string("cannot open log: ") + std::strerror(errno), log.string());
-    }
+  if (log_fd >= 0) {
     posix_spawn_file_actions_adddup2(&actions, log_fd, 1);
-    posix_spawn_file_actions_adddup2(&actions, log_fd, 2);
+    posix_spawn_file_actions_adddup2(&actions, error_fd >= 0 ? error_fd : log_fd, 2);
   }
   std::vector<std::string> args = argv;
   std::vector<char*> raw;
@@ -38,6 +50,7 @@ Result<int> run_child(const std::vector<std::string>& argv, const std::filesyste
   const int spawned = ::posix_spawnp(&pid, raw[0], &actions, nullptr, raw.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (log_fd >= 0) ::close(log_fd);
+  if (error_fd >= 0) ::close(error_fd);
   if (spawned != 0) {
     return Error(ErrorCode::kNotFound, "cannot start " + argv[0] + ": " + std::strerror(spawned));
   }

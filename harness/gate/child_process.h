@@ -15,9 +15,11 @@
 namespace echoes::gate {
 
 // argv[0] is looked up on PATH unless it holds a '/'. `log` empty: the child shares this process's
-// standard output and error; else both go to `log` (truncated). Standard input is /dev/null.
-// Errors: kNotFound when the program cannot be started, kInvalidInput when the log cannot be opened.
-Result<int> run_child(const std::vector<std::string>& argv, const std::filesystem::path& log = {});
+// standard output and error; else both go to `log` (truncated), or only standard output when
+// `error_log` names another file for standard error. Standard input is /dev/null.
+// Errors: kNotFound when the program cannot be started, kInvalidInput when a log cannot be opened.
+Result<int> run_child(const std::vector<std::string>& argv, const std::filesystem::path& log = {},
+                      const std::filesystem::path& error_log = {});
 
 // This program's own path (/proc/self/exe), for running the gates file's runs.
 std::string self_executable();
