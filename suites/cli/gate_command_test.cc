@@ -123,6 +123,27 @@ TEST_F(GateCommand, SeveralFromFoldersAreCombined) {
   EXPECT_EQ(gate({"from", "other"}), 0) << out_;
 }
 
+// gcovr JSON tracefiles of two shards: each covers half of core/a.cc, together all of it.
+std::string tracefile(int line1, int line2, int branch1, int branch2) {
+  auto line = [](int number, int count, std::string branches) {
+    return R"({"line_number": )" + std::to_string(number) + R"(, "count": )" + std::to_string(count) +
+           R"(, "branches": [)" + branches + R"(], "gcovr/noncode": false, "gcovr/excluded": false})";
+  };
+  auto branch = [](int count) { return R"({"count": )" + std::to_string(count) + R"(, "fallthrough": false, "throw": false})"; };
+  return R"({"gcovr/format_version": "0.3", "files": [{"file": "core/a.cc", "functions": [], "lines": [)" +
+         line(1, line1, branch(branch1) + "," + branch(branch2)) + "," + line(2, line2, "") + "]}]}";
+}
+
+TEST_F(GateCommand, CoverageOfSeveralFoldersIsMergedByGcovr) {
+  write("gates.json", R"({"format": "echoes-gates", "version": 1, "gates": [
+    {"id": "line", "description": "d", "kind": "binding", "source": "coverage", "metric": "component.core.line_percent", "op": ">=", "value": 100},
+    {"id": "branch", "description": "d", "kind": "binding", "source": "coverage", "metric": "component.core.branch_percent", "op": ">=", "value": 100}]})");
+  write("a/coverage/tracefile.json", tracefile(1, 0, 1, 0));
+  write("b/coverage/tracefile.json", tracefile(0, 3, 0, 2));
+  EXPECT_EQ(gate({"a"}), 1) << out_;  // one shard alone: half the lines and branches
+  EXPECT_EQ(gate({"a", "b"}), 0) << out_;
+}
+
 TEST_F(GateCommand, RunThatCannotHappenExitsTwo) {
   write("gates.json", R"({"format": "echoes-gates", "version": 1, "gates": [{"id": "x", "op": "=>"}]})");
   EXPECT_EQ(gate({"from"}), 2) << out_;
