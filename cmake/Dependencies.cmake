@@ -98,3 +98,9 @@ pkg_check_modules(re2 QUIET IMPORTED_TARGET GLOBAL re2)
 if(NOT re2_FOUND)
   echoes_missing(RE2 libre2-dev)
 endif()
+
+# tinyxml2 reads and writes JUnit XML (harness/report/: `echoes report --merge`).
+pkg_check_modules(tinyxml2 QUIET IMPORTED_TARGET GLOBAL tinyxml2)
+if(NOT tinyxml2_FOUND)
+  echoes_missing(tinyxml2 libtinyxml2-dev)
+endif()
