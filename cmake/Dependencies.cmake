@@ -104,3 +104,6 @@ pkg_check_modules(tinyxml2 QUIET IMPORTED_TARGET GLOBAL tinyxml2)
 if(NOT tinyxml2_FOUND)
   echoes_missing(tinyxml2 libtinyxml2-dev)
 endif()
+
+# yaml-cpp parses the CI workflow and the Kubernetes manifest in a test (suites/cli/ci_manifests_test.cc).
+echoes_find_package(yaml-cpp libyaml-cpp-dev)
