@@ -981,7 +981,22 @@ std::string html_escape(std::string_view text) {
   return out;
 }
 
+namespace {
+Result<std::string> render_checked(const nlohmann::json& summary);
+}  // namespace
+
 Result<std::string> render_html_report(const nlohmann::json& summary) {
+  // The sections read the document without throwing; this only keeps an unforeseen exception
+  // (bad_alloc) from crossing the module boundary.
+  try {
+    return render_checked(summary);
+  } catch (const std::exception& e) {
+    return Error(ErrorCode::kInternal, std::string("rendering the report failed: ") + e.what());
+  }
+}
+
+namespace {
+Result<std::string> render_checked(const nlohmann::json& summary) {
   if (!summary.is_object()) {
     return Error(ErrorCode::kInvalidInput, "the gate summary is not a JSON object");
   }
@@ -1028,5 +1043,7 @@ Result<std::string> render_html_report(const nlohmann::json& summary) {
   page.raw("</body></html>\n");
   return page.take();
 }
+
+}  // namespace
 
 }  // namespace echoes::harness::report

@@ -292,11 +292,13 @@ Status merge_coverage(const std::vector<fs::path>& tracefiles, const fs::path& o
   std::error_code ec;
   fs::create_directories(out_dir, ec);
   if (ec) return invalid(out_dir, "cannot create: " + ec.message());
-  const fs::path root = fs::absolute(options.source_root);
+  // An empty source root is the working folder (fs::absolute would throw on it).
+  const fs::path root = options.source_root.empty() ? fs::current_path(ec) : fs::absolute(options.source_root, ec);
+  if (ec) return invalid(options.source_root, "cannot resolve the source root: " + ec.message());
   std::vector<std::string> argv = {options.gcovr, "--root", root.string()};
   for (const fs::path& file : tracefiles) {
     argv.push_back("--add-tracefile");
-    argv.push_back(fs::absolute(file).string());
+    argv.push_back(fs::absolute(file, ec).string());
   }
   for (const std::string& component : coverage_components()) {
     argv.push_back("--filter");
@@ -391,7 +393,8 @@ Status merge_load_profile(const std::string& profile, const std::vector<fs::path
     const fs::path file = folder / "summary.json";
     Result<json> document = read_json(file);
     if (!document) return document.error();
-    if (!document->is_object() || document->value("format", "") != "echoes-load-summary") {
+    if (!document->is_object() || !document->contains("format") ||
+        (*document)["format"] != "echoes-load-summary") {
       return invalid(file, "not an echoes-load-summary document");
     }
     auto number = [&](const char* key) -> Result<double> {
@@ -407,13 +410,19 @@ Status merge_load_profile(const std::string& profile, const std::vector<fs::path
     }
     if (merged.is_null()) {
       merged = *document;
-    } else if (document->value("version", 0) != merged.value("version", 0)) {
+    } else if (document->contains("version") != merged.contains("version") ||
+               (document->contains("version") && (*document)["version"] != merged["version"])) {
       return invalid(file, "version differs from the first shard's");
     }
-    duration = std::max(duration, document->value("duration_s", 0.0));
-    add_counts(outcomes, document->value("outcomes", json::object()));
-    add_counts(errors, document->value("errors", json::object()));
-    add_counts(safety, document->value("safety", json::object()));
+    if (const auto it = document->find("duration_s"); it != document->end() && it->is_number()) {
+      duration = std::max(duration, it->get<double>());
+    }
+    for (auto [key, sum] : {std::pair{"outcomes", &outcomes}, {"errors", &errors}, {"safety", &safety}}) {
+      if (const auto it = document->find(key); it != document->end()) {
+        if (!it->is_object()) return invalid(file, std::string("\"") + key + "\" is not an object of counts");
+        add_counts(*sum, *it);
+      }
+    }
     // Keep each shard's raw histograms beside the merged summary for the histogram merge.
     for (const char* name : {"latency.hlog", "latency.hgrm"}) {
       if (fs::exists(folder / name, ec)) {
@@ -461,12 +470,29 @@ bool is_empty_or_absent(const fs::path& folder) {
 
 }  // namespace
 
+namespace {
+Result<MergeSummary> merge_checked(const std::vector<fs::path>& shards, const fs::path& out,
+                                   const MergeOptions& options);
+}  // namespace
+
 const std::vector<std::string>& coverage_components() {
   static const std::vector<std::string> components = {"core/", "mock_server/", "harness/"};
   return components;
 }
 
 Result<MergeSummary> merge_reports(const std::vector<fs::path>& shards, const fs::path& out,
+                                   const MergeOptions& options) {
+  // Inputs are checked as they are read; this only keeps an unforeseen exception (a filesystem
+  // error, bad_alloc) from crossing the module boundary.
+  try {
+    return merge_checked(shards, out, options);
+  } catch (const std::exception& e) {
+    return Error(ErrorCode::kInternal, std::string("merging reports failed: ") + e.what(), out.string());
+  }
+}
+
+namespace {
+Result<MergeSummary> merge_checked(const std::vector<fs::path>& shards, const fs::path& out,
                                    const MergeOptions& options) {
   if (shards.empty()) return Error(ErrorCode::kInvalidInput, "no shard folders to merge");
   std::error_code ec;
@@ -534,5 +560,7 @@ Result<MergeSummary> merge_reports(const std::vector<fs::path>& shards, const fs
   }
   return summary;
 }
+
+}  // namespace
 
 }  // namespace echoes::harness::report

@@ -303,6 +303,14 @@ TEST_F(ReportMerge, HostileFoldersAreRefusedByName) {
   auto malformed = merge_reports({dir_ / "c", dir_ / "d"}, dir_ / "out5", MergeOptions{});
   ASSERT_FALSE(malformed.ok());
   EXPECT_NE(malformed.error().message.find("c/load/faults/summary.json: malformed JSON"), std::string::npos);
+  json wrong_types = load_summary(1, 1, 0, 0, 1);
+  wrong_types["duration_s"] = "long";
+  wrong_types["version"] = "one";
+  wrong_types["outcomes"] = "plenty";
+  write(dir_ / "e/load/faults/summary.json", wrong_types.dump());
+  auto mistyped = merge_reports({dir_ / "d", dir_ / "e"}, dir_ / "out6", MergeOptions{});
+  ASSERT_FALSE(mistyped.ok());
+  EXPECT_NE(mistyped.error().message.find("e/load/faults/summary.json"), std::string::npos) << mistyped.error().message;
 }
 
 }  // namespace
