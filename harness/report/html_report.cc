@@ -233,7 +233,10 @@ void render_gates(Page& page, const json& summary) {
       page.raw("</span>");
     }
     page.raw("</td>");
-    page.cell(kind.empty() ? "—" : kind);
+    // An advisory gate binds under --strict; the summary says which gates decided the verdict.
+    const json* binding = member(gate, "binding");
+    const bool binds = binding != nullptr && binding->is_boolean() && binding->get<bool>();
+    page.cell(kind.empty() ? "—" : kind == "advisory" && binds ? "advisory (binding: --strict)" : kind);
     std::string threshold = "—";
     if (const json* t = member(gate, "threshold")) {
       threshold = string_at(*t, "op") + " " + (member(*t, "value") ? value_text((*t)["value"]) : "—");
@@ -248,6 +251,22 @@ void render_gates(Page& page, const json& summary) {
     page.raw("</tr>");
   }
   page.raw("</table>");
+  // Files a source reader could not read: every gate on that source is missing because of them.
+  if (const json* problems = member(summary, "problems"); problems != nullptr && problems->is_object() &&
+                                                           !problems->empty()) {
+    page.raw("<h3>Inputs that could not be read</h3><ul id=\"problems\">");
+    for (const auto& [source, files] : problems->items()) {
+      const json& list = files.is_array() ? files : empty_array();
+      for (const json& file : list) {
+        page.raw("<li><code>");
+        page.text(source);
+        page.raw("</code>: ");
+        page.text(value_text(file));
+        page.raw("</li>");
+      }
+    }
+    page.raw("</ul>");
+  }
   page.end_section();
 }
 
@@ -641,10 +660,11 @@ void render_bench(Page& page, const json& summary) {
     return;
   }
   page.raw("<table id=\"bench-table\">");
-  page.header_cells({"benchmark", "baseline ns", "measured ns", "change", "", "p-value", "verdict"});
+  page.header_cells({"program", "benchmark", "baseline ns", "measured ns", "change", "", "p-value", "verdict"});
   for (const json& row : *bench) {
     const std::string verdict = string_at(row, "verdict");
     page.raw("<tr class=\"" + std::string(verdict_class(verdict)) + "\">");
+    page.cell(string_at(row, "program"));
     page.cell(string_at(row, "name"));
     page.cell(format_optional(number_at(row, "baseline_ns")), "num");
     page.cell(format_optional(number_at(row, "measured_ns")), "num");

@@ -86,6 +86,13 @@ TEST(HtmlReport, GateTableHasOneRowPerGateAndMarksFailingOnes) {
   EXPECT_NE(gates.find("<td class=\"verdict\">MISSING</td>"), std::string::npos);
   EXPECT_NE(gates.find("load/soak/summary.json not found"), std::string::npos);
   EXPECT_NE(gates.find("&gt;= 70"), std::string::npos);  // the threshold, escaped
+  EXPECT_NE(gates.find("<ul id=\"problems\"><li><code>load/soak</code>: load/soak/summary.json: not found</li>"),
+            std::string::npos);
+  EXPECT_EQ(count(gates, "<td>advisory</td>"), 2u);  // not binding: the run was not --strict
+  json strict = summary;
+  strict["strict"] = true;
+  for (json& gate : strict["gates"]) gate["binding"] = true;
+  EXPECT_EQ(count(section(render(strict), "gates"), "<td>advisory (binding: --strict)</td>"), 2u);
 }
 
 TEST(HtmlReport, DrawsCoverageBarsLatencyPlotsAndPrecisionRecallCurves) {
@@ -159,10 +166,11 @@ TEST(HtmlReport, HostileStringsCannotAddMarkup) {
   summary["provenance"]["inputs"][0]["path"] = attack;
   summary["provenance"]["compiler"] = attack;
   summary["bbq"] = {{attack, attack}};
+  summary["problems"] = {{attack, {attack}}};
   const std::string page = render(summary);
   EXPECT_EQ(page.find("<script"), std::string::npos);
   EXPECT_EQ(page.find("<img"), std::string::npos);
-  EXPECT_GE(count(page, "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(2)&gt;&#39;"), 11u);
+  EXPECT_GE(count(page, "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(2)&gt;&#39;"), 13u);
   EXPECT_NE(page.find("<tr class=\"gate unknown\">"), std::string::npos);
 }
 
