@@ -99,8 +99,11 @@ if(NOT re2_FOUND)
   echoes_missing(RE2 libre2-dev)
 endif()
 
-# tinyxml2 reads the JUnit XML files `echoes gate` judges (harness/gate/gate_sources.cc only).
+# tinyxml2 reads the JUnit XML files `echoes gate` judges (harness/gate/) and writes the merged ones (harness/report/: `echoes report --merge`).
 pkg_check_modules(tinyxml2 QUIET IMPORTED_TARGET GLOBAL tinyxml2)
 if(NOT tinyxml2_FOUND)
   echoes_missing(tinyxml2 libtinyxml2-dev)
 endif()
+
+# yaml-cpp parses the CI workflow and the Kubernetes manifest in a test (suites/cli/ci_manifests_test.cc).
+echoes_find_package(yaml-cpp libyaml-cpp-dev)

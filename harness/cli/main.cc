@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
         {"train", add_train_command(app)},
         {"eval", add_eval_command(app)},
         {"gate", add_gate_command(app)},
+        {"report", add_report_command(app)},
     };
     try {
       app.parse(argc, argv);
@@ -44,7 +45,7 @@ int main(int argc, char** argv) {
     for (const auto& [name, run] : commands) {
       if (app.got_subcommand(name)) return run();
     }
-    return cannot_run("a subcommand is required (config, scan, train, eval, gate); run with --help for more");
+    return cannot_run("a subcommand is required (config, scan, train, eval, gate, report); run with --help for more");
   } catch (const std::exception& e) {
     return cannot_run(std::string("internal error: ") + e.what());
   }
