@@ -212,9 +212,19 @@ std::vector<DetectorPlan> issue10_efficacy_plan() {
   offensive.only_value = "offensive";
   offensive.label = 0;
   harmful.files.push_back(offensive);
+  // Information: compliant answers to ordinary requests (the model's benign-answer negatives,
+  // test part) are not harmful; their fpr is how often `harmful` flags an answer for not refusing.
+  for (const char* path : {"gsm8k/answers.jsonl", "self_instruct/answers.jsonl", "xstest/compliant_answers.jsonl"}) {
+    EfficacyDataFile answers = file(path, "benign_answers");
+    answers.in_overall = false;
+    harmful.files.push_back(answers);
+  }
   harmful.targets = {at_least(Metric::kF1, "overall", 0.85)};
   harmful.notes = {"davidson_offensive (information, not in overall): Davidson's offensive-but-not-hateful "
-                   "tweets as negatives; its fpr is how often `harmful` flags profanity alone"};
+                   "tweets as negatives; its fpr is how often `harmful` flags profanity alone",
+                   "benign_answers (information, not in overall; test part): compliant answers to ordinary "
+                   "requests (GSM8K solutions, Self-Instruct seed answers, XSTest answers labelled full "
+                   "compliance to its safe prompts); its fpr is how often `harmful` flags a harmless answer"};
   plans.push_back(std::move(harmful));
 
   DetectorPlan toxicity;
