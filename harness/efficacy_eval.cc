@@ -212,9 +212,19 @@ std::vector<DetectorPlan> issue10_efficacy_plan() {
   offensive.only_value = "offensive";
   offensive.label = 0;
   harmful.files.push_back(offensive);
+  // Information: compliant answers to ordinary requests (the model's benign-answer negatives,
+  // test part) are not harmful; their fpr is how often `harmful` flags an answer for not refusing.
+  for (const char* path : {"gsm8k/answers.jsonl", "self_instruct/answers.jsonl", "xstest/compliant_answers.jsonl"}) {
+    EfficacyDataFile answers = file(path, "benign_answers");
+    answers.in_overall = false;
+    harmful.files.push_back(answers);
+  }
   harmful.targets = {at_least(Metric::kF1, "overall", 0.85)};
   harmful.notes = {"davidson_offensive (information, not in overall): Davidson's offensive-but-not-hateful "
-                   "tweets as negatives; its fpr is how often `harmful` flags profanity alone"};
+                   "tweets as negatives; its fpr is how often `harmful` flags profanity alone",
+                   "benign_answers (information, not in overall; test part): compliant answers to ordinary "
+                   "requests (GSM8K solutions, Self-Instruct seed answers, XSTest answers labelled full "
+                   "compliance to its safe prompts); its fpr is how often `harmful` flags a harmless answer"};
   plans.push_back(std::move(harmful));
 
   DetectorPlan toxicity;
@@ -233,7 +243,10 @@ std::vector<DetectorPlan> issue10_efficacy_plan() {
     refusal.targets.push_back({Metric::kF1, group, EfficacyTarget::Kind::kAboveBaseline, 0});
   }
   refusal.notes = {"positives: answers the XSTest annotators labelled a full or partial refusal; the baseline "
-                   "is XSTest's string match (refusal prefixes) on the same rows, which only says full refusal"};
+                   "is XSTest's string match (refusal prefixes) on the same rows, which only says full refusal",
+                   "NOT held out: the refusal phrases in fixtures/rules/refusal.json were partly tuned on these "
+                   "completions (llama2new, then mistralinstruct and llama2orig), so these figures overstate how "
+                   "the rules do on answers they were not tuned on"};
   plans.push_back(std::move(refusal));
 
   for (const char* name : {"secrets", "pii"}) {
@@ -441,11 +454,22 @@ std::string efficacy_json(const EfficacyReport& report) {
 }
 
 std::string efficacy_table(const EfficacyReport& report) {
+  // Column widths fit the longest row label and target text, so a long slice name never runs
+  // into the next column.
+  std::size_t slice_width = 30, target_width = 60;
+  for (const DetectorResult& d : report.detectors) {
+    for (const SliceResult& s : d.slices) {
+      const std::size_t label = s.name.size() + (s.kind == "source" ? 0 : s.kind.size() + 3);
+      const std::size_t baseline = s.baseline ? s.name.size() + d.baseline_name.size() + 3 : 0;
+      slice_width = std::max(slice_width, std::max(label, baseline) + 2);
+    }
+    for (const TargetResult& t : d.targets) target_width = std::max(target_width, t.text.size() + 2);
+  }
   std::string out;
   out += "Efficacy (" + std::string(eval::to_string(report.options.part)) + " part for model-backed detectors; " +
          "95% percentile bootstrap, " + std::to_string(report.options.bootstrap.resamples) + " resamples, seed " +
          std::to_string(report.options.bootstrap.seed) + ")\n\n";
-  out += padded("detector", 16) + padded("slice", 30) + padded("n", 7) + padded("precision", 22) +
+  out += padded("detector", 16) + padded("slice", slice_width) + padded("n", 7) + padded("precision", 22) +
          padded("recall", 22) + padded("F1", 22) + "FPR\n";
   for (const DetectorResult& d : report.detectors) {
     if (d.status != "evaluated") {
@@ -454,7 +478,7 @@ std::string efficacy_table(const EfficacyReport& report) {
     }
     for (const SliceResult& s : d.slices) {
       const auto row = [&](const std::string& name, const eval::MetricReport& m) {
-        out += padded(d.detector, 16) + padded(name, 30) + padded(std::to_string(m.matrix.total()), 7) +
+        out += padded(d.detector, 16) + padded(name, slice_width) + padded(std::to_string(m.matrix.total()), 7) +
                padded(estimate_cell(m.precision), 22) + padded(estimate_cell(m.recall), 22) +
                padded(estimate_cell(m.f1), 22) + estimate_cell(m.false_positive_rate) + "\n";
       };
@@ -463,7 +487,7 @@ std::string efficacy_table(const EfficacyReport& report) {
     }
     if (d.errors) out += padded(d.detector, 16) + std::to_string(d.errors) + " rows failed (counted as flagged)\n";
   }
-  out += "\n" + padded("detector", 16) + padded("target", 60) + padded("value [95% interval]", 24) + "met\n";
+  out += "\n" + padded("detector", 16) + padded("target", target_width) + padded("value [95% interval]", 34) + "met\n";
   std::size_t targets = 0, met = 0;
   for (const DetectorResult& d : report.detectors) {
     for (const TargetResult& t : d.targets) {
@@ -471,7 +495,8 @@ std::string efficacy_table(const EfficacyReport& report) {
       met += t.met;
       std::string value = estimate_cell(eval::MetricEstimate{t.value, t.interval});
       if (t.baseline_value) value += " vs " + fixed(*t.baseline_value, 3);
-      out += padded(d.detector, 16) + padded(t.text, 60) + padded(value, 24) + (t.met ? "met" : "NOT MET") + "\n";
+      out += padded(d.detector, 16) + padded(t.text, target_width) + padded(value, 34) + (t.met ? "met" : "NOT MET") +
+             "\n";
     }
   }
   out += "\n" + std::to_string(met) + " of " + std::to_string(targets) + " targets met\n";

@@ -190,6 +190,33 @@ def main():
                    baseline=1 if a["strmatch_label"] == "2_full_refusal" else 0)
                for a in answers), [], [], dedupe=False)
 
+    # --- benign ANSWERS (negatives of the harmful-output model) -------------------------------
+    # Compliant answers to ordinary requests, so the `harmful` model learns that an answer which
+    # is not a refusal is not harmful by that alone. GSM8K's worked solutions lose their
+    # calculator annotations ("<<16-3-4=9>>") and the "#### 18" line becomes "Answer: 18";
+    # Self-Instruct's answers come from the seed tasks only (upstream: the user-oriented set is
+    # not to be used for training); XSTest's are the answers its annotators labelled full
+    # compliance to its SAFE prompts (the refusal evaluation reads the same rows as
+    # completions_<model>.jsonl: no refusal detector is trained on them).
+    d = "injection/benign/gsm8k/"
+    write("gsm8k", "answers.jsonl",
+          (row(re.sub(r"\n#### ", "\nAnswer: ", re.sub(r"<<[^>]*>>", "", q["answer"])), 0, "gsm8k_answers")
+           for q in jsonl(d + "test.jsonl")), [], [])
+    d = "injection/benign/self_instruct/"
+    write("self_instruct", "answers.jsonl",
+          (row(i["output"], 0, "self_instruct_answers") for q in jsonl(d + "data/seed_tasks.jsonl")
+           for i in q.get("instances", [])), [], [])
+    d = "xstest/"
+    compliant = []
+    for model in ["gpt4", "llama2new", "llama2orig", "mistralinstruct"]:
+        with open(os.path.join(SRC, d, "strmatch", f"xstest_v2_completions_{model}_streval.csv"),
+                  encoding="utf-8", newline="") as fh:
+            for a in csv.DictReader(fh):
+                if not a["type"].startswith("contrast_") and a["final_label"] == "1_full_compliance":
+                    compliant.append(row(a["completion"], 0, "xstest_compliant_answers", model=model,
+                                         id=a["id"], type=a["type"]))
+    write("xstest", "compliant_answers.jsonl", compliant, [], [])
+
     # --- harmful requests --------------------------------------------------------------------
     d = "harmful_requests/harmbench/"
     rows = []
@@ -231,6 +258,11 @@ def main():
           (row(t["tweet"], 0 if t["class"] == "2" else 1, "davidson", **{"class": classes[t["class"]]})
            for t in tweets),
           [(d + "LICENSE", "LICENSE")], [(d + "SOURCE.txt", "SOURCE.txt")])
+    # Davidson's "neither" tweets alone, as benign informal text: negatives of the harmful-output
+    # model, so that the style of a tweet is not taken for harm (the offensive-but-not-hateful
+    # tweets are NOT used: they are how the efficacy report measures profanity kept out).
+    write("davidson", "neither.jsonl",
+          (row(t["tweet"], 0, "davidson_neither") for t in tweets if t["class"] == "2"), [], [])
 
 
 if __name__ == "__main__":

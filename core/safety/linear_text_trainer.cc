@@ -163,8 +163,8 @@ Result<TrainingResult> train_linear_text_model(const std::vector<eval::LabelledT
                                                const TrainingOptions& options) {
   Result<OperatingPointRule> rule = operating_point_rule(options.detector);
   if (!rule) return rule.error();
-  if (!(options.c > 0) || !std::isfinite(options.c)) {
-    return Error(ErrorCode::kInvalidInput, "C must be a positive number", "c");
+  for (double c : options.c_candidates.empty() ? std::vector<double>{options.c} : options.c_candidates) {
+    if (!(c > 0) || !std::isfinite(c)) return Error(ErrorCode::kInvalidInput, "C must be a positive number", "c");
   }
 
   // 1. Deduplicate by normalised text; drop texts seen with both labels.
@@ -205,7 +205,7 @@ Result<TrainingResult> train_linear_text_model(const std::vector<eval::LabelledT
                  "data");
   }
 
-  // 3. Fit.
+  // 3. Features of the train part (extracted once, fitted once per candidate C).
   const int buckets = 1 << options.features.bucket_bits;
   std::vector<std::vector<feature_node>> rows(train_part.size());
   std::vector<feature_node*> row_ptrs(train_part.size());
@@ -229,56 +229,91 @@ Result<TrainingResult> train_linear_text_model(const std::vector<eval::LabelledT
   prob.y = labels.data();
   prob.x = row_ptrs.data();
   prob.bias = 1.0;
-  parameter param{};
-  param.solver_type = L2R_LR;
-  param.eps = options.eps;
-  param.C = options.c;
   set_print_string_function(&silent);
-  if (const char* problem_text = check_parameter(&prob, &param)) {
-    return Error(ErrorCode::kInvalidInput, std::string("liblinear: ") + problem_text, "c");
-  }
-  model* fitted = ::train(&prob, &param);
-  const double sign = fitted->label[0] == 1 ? 1.0 : -1.0;
 
-  // 4. Round.
-  LinearTextModelData data;
-  data.detector = options.detector;
-  data.features = options.features;
-  for (int b = 0; b < buckets; ++b) {
-    const double w = round_to(sign * fitted->w[b], kWeightScale);
-    if (w != 0) {
-      data.indices.push_back(static_cast<std::uint32_t>(b));
-      data.values.push_back(w);
-    }
-  }
-  data.bias = round_to(sign * fitted->w[buckets], kWeightScale);
-  free_and_destroy_model(&fitted);
-  const LinearTextModelData weights_only = data;
-  Result<LinearTextModel> scorer = LinearTextModel::create(weights_only, "trained model");
-  if (!scorer) return scorer.error();
-
-  // 5. Operating point on validation; metrics.
-  auto score_part = [&](const std::vector<const eval::LabelledText*>& part) {
+  auto score_part = [](const LinearTextModel& scorer, const std::vector<const eval::LabelledText*>& part) {
     std::vector<Scored> out;
     out.reserve(part.size());
-    for (const auto* e : part) out.push_back({scorer->score(e->text), e->label, &e->source});
+    for (const auto* e : part) out.push_back({scorer.score(e->text), e->label, &e->source});
     return out;
   };
-  const std::vector<Scored> validation = score_part(parts[1]);
-  const std::vector<Scored> test = score_part(parts[2]);
-  json limits_used;
-  std::optional<double> constrained = constrained_threshold(validation, *rule, limits_used);
-  json operating_point;
-  if (constrained) {
-    data.threshold = *constrained;
-    operating_point = {{"rule", "lowest threshold keeping every validation FPR limit"},
-                       {"limits", limits_used}};
-  } else {
-    data.threshold = best_f1_threshold(validation);
-    operating_point = {{"rule", "threshold with the best validation F1"}};
+
+  // One candidate: fit on the train part (3), round (4), threshold on validation (5).
+  struct Candidate {
+    double c = 0;
+    LinearTextModelData data;  // weights, bias and threshold
+    std::vector<Scored> validation;
+    json operating_point;
+    Counts at_threshold;  // validation counts at the threshold
+  };
+  auto fit = [&](double c) -> Result<Candidate> {
+    if (!(c > 0) || !std::isfinite(c)) {
+      return Error(ErrorCode::kInvalidInput, "C must be a positive number", "c");
+    }
+    parameter param{};
+    param.solver_type = L2R_LR;
+    param.eps = options.eps;
+    param.C = c;
+    if (const char* problem_text = check_parameter(&prob, &param)) {
+      return Error(ErrorCode::kInvalidInput, std::string("liblinear: ") + problem_text, "c");
+    }
+    model* fitted = ::train(&prob, &param);
+    const double sign = fitted->label[0] == 1 ? 1.0 : -1.0;
+    Candidate out;
+    out.c = c;
+    out.data.detector = options.detector;
+    out.data.features = options.features;
+    for (int b = 0; b < buckets; ++b) {
+      const double w = round_to(sign * fitted->w[b], kWeightScale);
+      if (w != 0) {
+        out.data.indices.push_back(static_cast<std::uint32_t>(b));
+        out.data.values.push_back(w);
+      }
+    }
+    out.data.bias = round_to(sign * fitted->w[buckets], kWeightScale);
+    free_and_destroy_model(&fitted);
+    Result<LinearTextModel> scorer = LinearTextModel::create(out.data, "trained model");
+    if (!scorer) return scorer.error();
+    out.validation = score_part(*scorer, parts[1]);
+    json limits_used;
+    std::optional<double> constrained = constrained_threshold(out.validation, *rule, limits_used);
+    if (constrained) {
+      out.data.threshold = *constrained;
+      out.operating_point = {{"rule", "lowest threshold keeping every validation FPR limit"},
+                             {"limits", limits_used}};
+    } else {
+      out.data.threshold = best_f1_threshold(out.validation);
+      out.operating_point = {{"rule", "threshold with the best validation F1"}};
+    }
+    out.operating_point["chosen_on"] = "validation";
+    out.operating_point["threshold"] = out.data.threshold;
+    for (const Scored& r : out.validation) out.at_threshold.add(r.score >= out.data.threshold, r.label);
+    return out;
+  };
+
+  // The candidates of C, and the choice among them on the validation part.
+  const std::vector<double> c_values =
+      options.c_candidates.empty() ? std::vector<double>{options.c} : options.c_candidates;
+  const bool by_recall = !rule->limits.empty();
+  std::optional<Candidate> chosen;
+  json tried = json::array();
+  for (double c : c_values) {
+    Result<Candidate> candidate = fit(c);
+    if (!candidate) return candidate.error();
+    const Counts& k = candidate->at_threshold;
+    tried.push_back({{"c", c}, {"threshold", candidate->data.threshold}, {"validation_recall", k.recall()},
+                     {"validation_f1", k.f1()}});
+    const auto key = [by_recall](const Counts& n) {
+      return std::make_pair(by_recall ? n.recall() : n.f1(), n.f1());
+    };
+    if (!chosen || key(k) > key(chosen->at_threshold)) chosen = std::move(*candidate);
   }
-  operating_point["chosen_on"] = "validation";
-  operating_point["threshold"] = data.threshold;
+  LinearTextModelData data = std::move(chosen->data);
+  const std::vector<Scored> validation = std::move(chosen->validation);
+  json operating_point = std::move(chosen->operating_point);
+  Result<LinearTextModel> scorer = LinearTextModel::create(data, "trained model");
+  if (!scorer) return scorer.error();
+  const std::vector<Scored> test = score_part(*scorer, parts[2]);
 
   json curve = json::array();
   std::vector<double> points;
@@ -299,13 +334,19 @@ Result<TrainingResult> train_linear_text_model(const std::vector<eval::LabelledT
       {"split", {{"seed", options.seed}, {"train", split.train}, {"validation", split.validation},
                  {"key", "FNV-1a 64 + splitmix64 of the normalised text (core/eval/dataset_split.h)"}}},
       {"solver", "liblinear L2R_LR (primal, trust-region Newton)"},
-      {"c", options.c},
+      {"c", chosen->c},
       {"eps", options.eps},
       {"weight_decimals", 4},
       {"examples", {{"train", parts[0].size()}, {"validation", parts[1].size()}, {"test", parts[2].size()}}},
       {"train_by_source", train_sources},
       {"duplicates_merged", duplicates},
       {"conflicting_dropped", dropped}};
+  if (c_values.size() > 1) {
+    training["c_selection"] = {
+        {"rule", by_recall ? "highest validation recall at the operating point, then validation F1, then the earlier"
+                           : "highest validation F1 at the operating point, then the earlier"},
+        {"candidates", tried}};
+  }
   const json validation_metrics = metrics_json(validation, data.threshold);
   const json test_metrics = metrics_json(test, data.threshold);
   data.training_json = openai::dump_json(training);

@@ -11,6 +11,8 @@
 //      model, exactly as it will be loaded.
 //   5. Choose the threshold on the VALIDATION part only (operating_point_rule), then measure the
 //      validation and test parts and the validation precision-recall curve.
+//   With several candidate values of C (TrainingOptions::c_candidates), steps 3 to 5 run for each
+//   and the validation part picks one; the test part is measured for the chosen model only.
 //
 //   TrainingOptions options{.detector = "injection", .seed = 20250101, .c = 16.0};
 //   Result<TrainingResult> trained = train_linear_text_model(examples, options);
@@ -50,6 +52,12 @@ struct TrainingOptions {
   std::string detector;
   std::uint64_t seed = 20250101;  // the split seed
   double c = 16.0;                // liblinear's C (inverse regularisation strength)
+  // When not empty, C is chosen from these instead of `c`, on the VALIDATION part: each is fitted
+  // on the train part and its threshold chosen by the detector's operating-point rule; the winner
+  // has the highest validation recall at its threshold (detectors with FPR limits) or the highest
+  // validation F1 (the others); ties go to the higher validation F1, then to the earlier
+  // candidate. The candidates and each one's validation figures are recorded in the model.
+  std::vector<double> c_candidates;
   double eps = 0.01;              // liblinear's stopping tolerance
   TextFeatureSettings features;
   std::vector<std::string> data_names;  // recorded in the model (file names, no directories)

@@ -28,12 +28,6 @@ constexpr std::string_view kHarmfulModelRule = "harmful.model";
 constexpr std::string_view kToxicityModelRule = "toxicity.model";
 constexpr std::string_view kLengthRule = "length.response_tokens";
 constexpr std::string_view kLeakageCategory = "system-prompt-leakage";
-// The harmful model was trained on jailbroken vs refused answers and hateful vs neutral
-// statements, so on ordinary answers it fires on almost anything that is not a refusal (measured:
-// "This printer is broken." scores 0.90 against its operating point 0.51). The filter therefore
-// uses only the model's high-precision end (validation precision 0.98, recall 0.47 at 0.95) and
-// relies on the rules for the rest.
-constexpr double kHarmfulModelMinScore = 0.95;
 constexpr std::size_t kRefusalOpeningBytes = 200;   // classify_refusal: "the opening"
 constexpr std::size_t kHelpAfterPartialBytes = 300; // substantial help after an offer
 constexpr std::size_t kHelpBeforeRefusalBytes = 200;
@@ -257,7 +251,7 @@ struct OutputFilter::Impl {
   // Model findings (whole-text spans) for scores at or above the models' thresholds.
   void model_findings(std::size_t bytes, double harmful, double toxic,
                       std::vector<Finding>& out) const {
-    if (harmful >= std::max(harmful_model.threshold(), kHarmfulModelMinScore)) {
+    if (harmful >= harmful_model.threshold()) {
       out.push_back(Finding{std::string(kHarmfulModelRule), "harmful", Severity::kHigh, 0, bytes});
     }
     if (toxic >= toxicity_model.threshold()) {

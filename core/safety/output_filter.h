@@ -22,8 +22,10 @@
 //   harmful                confusables and invisible characters undone), and the `harmful` model
 //                          on the whole answer (rule id "harmful.model", span: the whole answer)
 //                          with the profanity toxicity.json finds blanked out first: profanity
-//                          alone is not harmful. The model counts only at its high-precision end
-//                          (score >= 0.95; see output_filter.cc for why).
+//                          alone is not harmful. The model fires at its own operating point (the
+//                          threshold chosen on validation data when it was trained; it was
+//                          trained with compliant benign answers as negatives, so an answer that
+//                          is not a refusal is not harmful by that alone).
 //   toxicity               rules of toxicity.json on the normalised text and the `toxicity` model
 //                          ("toxicity.model"): profanity and insults without a target group.
 //   secret, pii            rules of secrets.json and pii.json on the ORIGINAL text (a key is not

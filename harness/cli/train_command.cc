@@ -1,9 +1,11 @@
-// `echoes train --detector NAME --data FILE... --out FILE [--seed N] [--c X] [--bucket-bits B]`
+// `echoes train --detector NAME --data FILE... --out FILE [--seed N] [--c X...] [--bucket-bits B]`
 //
 // Trains the learned scorer of one detector (injection, harmful-request, harmful, toxicity) from
 // labelled JSON Lines ({"text", "label", "source"}; see fixtures/datasets/README.md), writes the
 // model file (core/safety/linear_text_model.h) and prints the validation and test metrics.
 // Deterministic: the same files, in the same order, and options give a byte-identical model.
+// Several values of --c: each is fitted and the validation part chooses one
+// (safety::TrainingOptions::c_candidates); the model records them all.
 //
 //   echoes train --detector toxicity --out fixtures/models/toxicity.json
 //                --data fixtures/datasets/davidson/data.jsonl
@@ -30,7 +32,7 @@ struct TrainFlags {
   std::vector<std::string> data;
   std::string out;
   std::uint64_t seed = 20250101;
-  double c = 16.0;
+  std::vector<double> c = {16.0};
   std::uint32_t bucket_bits = 18;
 };
 
@@ -51,7 +53,8 @@ int run_train(const TrainFlags& flags) {
   safety::TrainingOptions options;
   options.detector = flags.detector;
   options.seed = flags.seed;
-  options.c = flags.c;
+  if (flags.c.size() == 1) options.c = flags.c.front();
+  else options.c_candidates = flags.c;
   options.features.bucket_bits = flags.bucket_bits;
   for (const std::string& file : flags.data) {
     Result<std::string> bytes = eval::read_file_bytes(file);
@@ -98,7 +101,8 @@ CommandRun add_train_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   sub->add_option("--out", flags->out, "model file to write")->required();
   sub->add_option("--seed", flags->seed, "split seed")->capture_default_str();
-  sub->add_option("--c", flags->c, "inverse regularisation strength (liblinear C)")
+  sub->add_option("--c", flags->c,
+                  "inverse regularisation strength (liblinear C); several values: chosen on the validation part")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   sub->add_option("--bucket-bits", flags->bucket_bits, "2^B hashed feature buckets")

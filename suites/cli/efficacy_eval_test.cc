@@ -130,6 +130,30 @@ TEST_F(EfficacyEvalTest, CountsEachSliceJudgesTargetsAndWritesAConformingReport)
   EXPECT_NE(table.find("1 of 2 targets met"), std::string::npos) << table;
 }
 
+// A slice name longer than the table's default column still leaves a gap before the count.
+TEST_F(EfficacyEvalTest, TableColumnsFitLongSliceNames) {
+  const DetectorContext context{config_, dir_ / "rules", dir_ / "models"};
+  DetectorPlan p = plan();
+  const std::string long_group = "a_group_whose_name_is_longer_than_the_column";
+  p.files[1].group = long_group;
+  p.targets = {{Metric::kFalsePositiveRate, long_group, EfficacyTarget::Kind::kAtMost, 0.1}};
+  Result<EfficacyReport> report = run_efficacy({p}, registry_, context, options_);
+  ASSERT_TRUE(report) << report.error().to_string();
+  const std::string table = efficacy_table(*report);
+  const std::string label = long_group + " (group)";
+  const std::size_t at = table.find(label);
+  ASSERT_NE(at, std::string::npos) << table;
+  EXPECT_EQ(table.substr(at + label.size(), 2), "  ") << table;
+  // The same column holds the short names: "overall (overall)" and the long label start together.
+  const std::size_t line_start = table.rfind('\n', at) + 1;
+  const std::size_t overall = table.find("overall (overall)");
+  ASSERT_NE(overall, std::string::npos);
+  EXPECT_EQ(at - line_start, overall - (table.rfind('\n', overall) + 1));
+  const std::size_t n_long = table.find_first_not_of(' ', at + label.size());
+  const std::size_t n_overall = table.find_first_not_of(' ', overall + std::string("overall (overall)").size());
+  EXPECT_EQ(n_long - line_start, n_overall - (table.rfind('\n', overall) + 1)) << table;
+}
+
 TEST_F(EfficacyEvalTest, AllTargetsMetGivesExitZero) {
   const DetectorContext context{config_, dir_ / "rules", dir_ / "models"};
   DetectorPlan p = plan();

@@ -8,6 +8,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "core/eval/labelled_data.h"
 #include "core/safety/linear_text_trainer.h"
@@ -172,6 +173,43 @@ TEST(LinearTextTrainerTest, TrainingTwiceGivesByteIdenticalModels) {
   Result<TrainingResult> other = train_linear_text_model(rows, options);
   ASSERT_TRUE(other);
   EXPECT_NE(other->model.to_json(), first->model.to_json());
+}
+
+// Several candidate values of C: the one with the best validation F1 (a detector without FPR
+// limits; ties to the earlier) is chosen, recorded with every candidate's figures, and the model is
+// the one a training with that C alone gives.
+TEST(LinearTextTrainerTest, CandidateCIsChosenOnTheValidationPart) {
+  const std::vector<eval::LabelledText> rows = small_training_set();
+  TrainingOptions options;
+  options.detector = "toxicity";
+  options.seed = 99;
+  options.features.bucket_bits = 14;
+  options.c_candidates = {0.0005, 16.0};
+  Result<TrainingResult> chosen = train_linear_text_model(rows, options);
+  ASSERT_TRUE(chosen) << chosen.error().to_string();
+  const nlohmann::json training = nlohmann::json::parse(chosen->model.data().training_json);
+  ASSERT_TRUE(training.contains("c_selection")) << training.dump();
+  const nlohmann::json& candidates = training["c_selection"]["candidates"];
+  ASSERT_EQ(candidates.size(), 2u);
+  const double f1_small = candidates[0]["validation_f1"].get<double>();
+  const double f1_large = candidates[1]["validation_f1"].get<double>();
+  EXPECT_NE(f1_small, f1_large) << "the candidates should differ for this test to tell them apart";
+  const double expected = f1_large > f1_small ? 16.0 : 0.0005;
+  EXPECT_EQ(training["c"].get<double>(), expected);
+
+  TrainingOptions alone = options;
+  alone.c_candidates.clear();
+  alone.c = expected;
+  Result<TrainingResult> single = train_linear_text_model(rows, alone);
+  ASSERT_TRUE(single) << single.error().to_string();
+  EXPECT_EQ(single->model.data().values, chosen->model.data().values);
+  EXPECT_EQ(single->model.data().bias, chosen->model.data().bias);
+  EXPECT_EQ(single->model.threshold(), chosen->model.threshold());
+
+  options.c_candidates = {16.0, -1.0};  // every candidate must be positive
+  Result<TrainingResult> bad = train_linear_text_model(rows, options);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().context, "c");
 }
 
 TEST(LinearTextTrainerTest, RefusesUnknownDetectorsAndOneClassData) {
