@@ -98,3 +98,6 @@ pkg_check_modules(re2 QUIET IMPORTED_TARGET GLOBAL re2)
 if(NOT re2_FOUND)
   echoes_missing(RE2 libre2-dev)
 endif()
+
+# zlib deflates the HDR histograms of HdrHistogram's interval logs (core/monitor/histogram_log.cc).
+echoes_find_package(ZLIB zlib1g-dev)
