@@ -31,6 +31,7 @@ CommandRun add_config_command(CLI::App& app);   // config_command.cc
 CommandRun add_scan_command(CLI::App& app);     // scan_command.cc
 CommandRun add_train_command(CLI::App& app);    // train_command.cc
 CommandRun add_eval_command(CLI::App& app);     // eval_command.cc
+CommandRun add_load_command(CLI::App& app);     // load_command.cc
 // later: ...
 
 // --- Shared by the subcommands (command_support.cc) -------------------------------------------

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
         {"scan", add_scan_command(app)},
         {"train", add_train_command(app)},
         {"eval", add_eval_command(app)},
+        {"load", add_load_command(app)},
     };
     try {
       app.parse(argc, argv);
@@ -43,7 +44,7 @@ int main(int argc, char** argv) {
     for (const auto& [name, run] : commands) {
       if (app.got_subcommand(name)) return run();
     }
-    return cannot_run("a subcommand is required (config, scan, train, eval); run with --help for more");
+    return cannot_run("a subcommand is required (config, scan, train, eval, load); run with --help for more");
   } catch (const std::exception& e) {
     return cannot_run(std::string("internal error: ") + e.what());
   }
