@@ -4,6 +4,8 @@
 #include <chrono>
 #include <string>
 
+#include "core/monitor/histogram_log.h"
+
 namespace echoes::harness {
 namespace {
 
@@ -41,8 +43,19 @@ void LoadRecorder::record(const RequestRecord& r) {
   const std::int64_t latency = micros(r.completed - r.intended);
   s.latency.record(latency);
   const auto interval = static_cast<std::int64_t>((r.completed - s.measured_start) / s.interval_length);
-  auto [it, inserted] = s.intervals.try_emplace(std::max<std::int64_t>(0, interval), new_latency_histogram());
+  const std::int64_t k = std::max<std::int64_t>(0, interval);
+  if (auto closed = closed_intervals_.find(k); closed != closed_intervals_.end()) {
+    // A request recorded late (its thread paused between its completion and here): reopen.
+    auto reopened = monitor::decode_compressed(closed->second);
+    s.intervals.try_emplace(k, reopened ? std::move(*reopened) : new_latency_histogram());
+    closed_intervals_.erase(closed);
+  }
+  auto [it, inserted] = s.intervals.try_emplace(k, new_latency_histogram());
   it->second.record(latency);
+  while (!s.intervals.empty() && s.intervals.begin()->first < k - 1) {
+    closed_intervals_[s.intervals.begin()->first] = monitor::encode_compressed(s.intervals.begin()->second);
+    s.intervals.erase(s.intervals.begin());
+  }
   switch (r.outcome) {
     case LoadOutcome::kAnswer: ++s.answer; break;
     case LoadOutcome::kBlocked: ++s.blocked; break;
@@ -67,7 +80,12 @@ void LoadRecorder::record(const RequestRecord& r) {
 
 LoadResults LoadRecorder::results() const {
   std::lock_guard lock(mutex_);
-  return results_;
+  LoadResults copy = results_;
+  for (const auto& [k, bytes] : closed_intervals_) {
+    auto decoded = monitor::decode_compressed(bytes);
+    if (decoded) copy.intervals.try_emplace(k, std::move(*decoded));  // our own encoding: decodes
+  }
+  return copy;
 }
 
 LoadRecorder::Progress LoadRecorder::progress() const {

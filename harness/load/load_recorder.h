@@ -95,6 +95,9 @@ class LoadRecorder {
   mutable std::mutex mutex_;
   LoadResults results_;
   std::vector<bool> seen_;  // by request index: recorded already
+  // Intervals two or more behind the latest, V2-compressed: a long run's intervals (up to 60) would
+  // otherwise hold a 184 KiB counts array each, and the load process's memory would grow with time.
+  std::map<std::int64_t, std::string> closed_intervals_;
 };
 
 }  // namespace echoes::harness

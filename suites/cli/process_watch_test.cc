@@ -11,7 +11,7 @@ namespace {
 
 TEST(ProcessWatchTest, ReadsCpuTicksAfterTheLastParenthesis) {
   // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime ...
-  const std::string stat = "42 (a) b) c) S 1 42 42 0 -1 4194304 100 0 0 0 250 50 0 0 20 0 1 0";
+  const std::string stat = "42 (a) b) c) S 1 42 42 0 -1 4194304 100 7 3 9 250 50 11 13 20 0 1 0";
   EXPECT_EQ(cpu_ticks_from_stat(stat), 300u);
   EXPECT_FALSE(cpu_ticks_from_stat("42 (x) S 1 2").has_value());
   EXPECT_FALSE(cpu_ticks_from_stat("no parenthesis").has_value());
