@@ -107,3 +107,6 @@ endif()
 
 # yaml-cpp parses the CI workflow and the Kubernetes manifest in a test (suites/cli/ci_manifests_test.cc).
 echoes_find_package(yaml-cpp libyaml-cpp-dev)
+
+# zlib deflates the HDR histograms of HdrHistogram's interval logs (core/monitor/histogram_log.cc).
+echoes_find_package(ZLIB zlib1g-dev)

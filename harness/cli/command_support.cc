@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "harness/cli/commands.h"
+#include "harness/load/load_summary.h"
 #include "harness/efficacy_eval.h"
 #include "harness/scan_runner.h"
 
@@ -17,6 +18,7 @@ const std::vector<DocumentFormat>& document_formats() {
       {kConfigShowFormat, 1, "document"},
       {harness::kScanLineFormat, harness::kScanLineVersion, "json-lines"},
       {harness::kEfficacyReportFormat, harness::kEfficacyReportVersion, "document"},
+      {harness::kLoadSummaryFormat, harness::kLoadSummaryVersion, "document"},
   };
   return formats;
 }

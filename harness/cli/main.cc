@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
         {"eval", add_eval_command(app)},
         {"gate", add_gate_command(app)},
         {"report", add_report_command(app)},
+        {"load", add_load_command(app)},
     };
     try {
       app.parse(argc, argv);
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
     for (const auto& [name, run] : commands) {
       if (app.got_subcommand(name)) return run();
     }
-    return cannot_run("a subcommand is required (config, scan, train, eval, gate, report); run with --help for more");
+    return cannot_run("a subcommand is required (config, scan, train, eval, gate, report, load); run with --help for more");
   } catch (const std::exception& e) {
     return cannot_run(std::string("internal error: ") + e.what());
   }
