@@ -7,6 +7,7 @@
 #include <sstream>
 #include <utility>
 
+#include "mock_server/internal/delay.h"
 #include "mock_server/internal/fault_json.h"
 #include "mock_server/internal/json_access.h"
 
@@ -295,12 +296,8 @@ Duration draw_latency(const LatencySpec& spec, std::mt19937_64& rng) {
       ms = std::lognormal_distribution<double>(std::log(spec.median_ms), spec.sigma)(rng);
       break;
   }
-  // A lognormal draw, or a huge configured value, can exceed what a Duration holds: converting
-  // such a double is undefined behaviour, so the range is checked on the double first.
-  constexpr double kMaxLatencyMs = 24.0 * 3600 * 1000;
-  if (!(ms > 0)) return Duration::zero();  // also NaN
-  if (ms > kMaxLatencyMs) ms = kMaxLatencyMs;
-  return std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(ms));
+  // A lognormal draw, or a huge configured value, can exceed what a Duration holds.
+  return internal::delay_from_ms(ms);
 }
 
 }  // namespace echoes::mock

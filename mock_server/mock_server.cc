@@ -54,6 +54,15 @@ std::string MockServer::Impl::metrics_text() const {
           "# HELP echoes_mock_response_cache_bytes Bytes the response cache counts against its bound.\n"
           "# TYPE echoes_mock_response_cache_bytes gauge\n"
           "echoes_mock_response_cache_bytes " + std::to_string(response_cache_.bytes()) + "\n";
+  const internal::HttpServerStats transport =
+      server_ != nullptr ? server_->stats() : internal::HttpServerStats{};
+  text += "# HELP echoes_mock_open_connections Client connections accepted and not yet closed.\n"
+          "# TYPE echoes_mock_open_connections gauge\n"
+          "echoes_mock_open_connections " + std::to_string(transport.open_connections) + "\n"
+          "# HELP echoes_mock_worker_tasks Requests handed to the worker pool, waiting or running.\n"
+          "# TYPE echoes_mock_worker_tasks gauge\n"
+          "echoes_mock_worker_tasks{state=\"queued\"} " + std::to_string(transport.worker_tasks_queued) + "\n"
+          "echoes_mock_worker_tasks{state=\"running\"} " + std::to_string(transport.worker_tasks_running) + "\n";
   return text;
 }
 

@@ -269,10 +269,26 @@ class HttpServer::Impl {
     }
   }
   bool is_quick(const HttpRequest& req) const { return quick_(req); }
+
+  // Counted for stats(): connections by their Session's lifetime, worker tasks from the post to
+  // their start and while they run.
+  void count_connection(int delta) { add(open_connections_, delta); }
+  void count_queued_task(int delta) { add(worker_tasks_queued_, delta); }
+  void count_running_task(int delta) { add(worker_tasks_running_, delta); }
+  HttpServerStats stats() const {
+    HttpServerStats stats;
+    stats.open_connections = open_connections_.load(std::memory_order_relaxed);
+    stats.worker_tasks_queued = worker_tasks_queued_.load(std::memory_order_relaxed);
+    stats.worker_tasks_running = worker_tasks_running_.load(std::memory_order_relaxed);
+    return stats;
+  }
   void fill_error(const HttpRequest& req, HttpResponse& res) const { on_error_(req, res); }
 
  private:
   void accept();
+  static void add(std::atomic<std::size_t>& counter, int delta) {
+    counter.fetch_add(static_cast<std::size_t>(delta), std::memory_order_relaxed);
+  }
 
   HttpServerOptions options_;
   Handler handler_;
@@ -288,6 +304,9 @@ class HttpServer::Impl {
   std::unique_ptr<asio::steady_timer> accept_retry_;
   std::unique_ptr<asio::thread_pool> workers_;
   std::vector<std::thread> io_threads_;
+  std::atomic<std::size_t> open_connections_{0};
+  std::atomic<std::size_t> worker_tasks_queued_{0};
+  std::atomic<std::size_t> worker_tasks_running_{0};
 };
 
 namespace {
@@ -302,7 +321,12 @@ class Session : public std::enable_shared_from_this<Session> {
   // a request is refused as unreadable (400) instead.
   Session(HttpServer::Impl& server, tcp::socket socket)
       : server_(server), stream_(std::move(socket)),
-        buffer_(server.options().max_header_bytes + kReadBytes), timer_(stream_.get_executor()) {}
+        buffer_(server.options().max_header_bytes + kReadBytes), timer_(stream_.get_executor()) {
+    server_.count_connection(+1);
+  }
+  ~Session() { server_.count_connection(-1); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   static constexpr size_t kReadBytes = 64 * 1024;  // Beast reads at most this much at once
 
@@ -639,7 +663,13 @@ class Session : public std::enable_shared_from_this<Session> {
   template <typename Task>
   void hand_over(Task task) {
     stream_.expires_never();
-    asio::post(server_.workers(), std::move(task));
+    server_.count_queued_task(+1);
+    asio::post(server_.workers(), [&server = server_, task = std::move(task)]() mutable {
+      server.count_queued_task(-1);
+      server.count_running_task(+1);
+      task();
+      server.count_running_task(-1);
+    });
   }
 
   // On a worker thread: writes `res`, which needs blocking writes, then gives the connection
@@ -810,5 +840,6 @@ Result<int> HttpServer::start() { return impl_->start(); }
 bool HttpServer::times_bodies_on_the_loop() const { return impl_->times_bodies_on_the_loop(); }
 void HttpServer::stop() { impl_->stop(); }
 bool HttpServer::stopping() const { return impl_->stopping(); }
+HttpServerStats HttpServer::stats() const { return impl_->stats(); }
 
 }  // namespace echoes::mock::internal

@@ -164,6 +164,15 @@ struct HttpServerOptions {
   std::function<void(HandlerThread thread)> on_handler_run;
 };
 
+// What the transport holds at one moment, for the metrics and for diagnosing a server that stops
+// answering (e.g. the mock_http fuzzer's health check): each figure is read on its own, so
+// together they are a snapshot only approximately.
+struct HttpServerStats {
+  std::size_t open_connections = 0;      // accepted and not yet closed
+  std::size_t worker_tasks_queued = 0;   // handed to the worker pool, not started
+  std::size_t worker_tasks_running = 0;  // running on a worker thread
+};
+
 class HttpServer {
  public:
   using Handler = std::function<void(const HttpRequest&, HttpResponse&, const ConnectionInfo&)>;
@@ -191,6 +200,8 @@ class HttpServer {
   // joins every thread. Idempotent.
   void stop();
   bool stopping() const;
+  // Thread-safe; all zero before start().
+  HttpServerStats stats() const;
 
   class Impl;  // defined in http_server.cc, where the connections use it
 

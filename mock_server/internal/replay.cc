@@ -3,6 +3,7 @@
 // alter an answer (malformed_body, stream_cut, slow_dribble) applied; and the built-in model list.
 #include <algorithm>
 
+#include "mock_server/internal/delay.h"
 #include "mock_server/internal/mock_server_impl.h"
 #include "mock_server/internal/openai_responses.h"
 
@@ -129,10 +130,10 @@ void MockServer::Impl::send_stream(std::vector<StreamChunk> chunks, std::int64_t
         break;
     }
   }
+  // A recorded offset (any int64 a cassette holds) times the scale can exceed what a Duration
+  // holds: the delay is capped at a day (internal/delay.h).
   auto deadline = [started, time_scale](std::int64_t offset_ms) {
-    return started + std::chrono::duration_cast<Duration>(
-                         std::chrono::duration<double, std::milli>(static_cast<double>(offset_ms) *
-                                                                   time_scale));
+    return started + internal::delay_from_ms(static_cast<double>(offset_ms) * time_scale);
   };
   res.set_header("Content-Type", kEventStreamType);
   internal::TimedBody body;

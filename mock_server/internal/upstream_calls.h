@@ -1,7 +1,8 @@
 // Internal: the recorder's upstream calls in flight, so that stopping the server can end them.
 // A call reads its upstream with cpp-httplib, whose read timeout is long (300 s: a model may think
-// for minutes); without this a worker waiting on a silent upstream would hold stop() and SIGTERM
-// for that long. Thread-safe.
+// for minutes) and whose connection timeout is 10 s; without this a worker waiting on a silent
+// upstream, or on one that drops its SYN, would hold stop() and SIGTERM for that long.
+// Thread-safe.
 //
 //   UpstreamCalls calls;
 //   httplib::Client client(url);
@@ -15,6 +16,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <set>
+#include <vector>
 
 namespace httplib {
 class Client;
@@ -24,8 +26,10 @@ namespace echoes::mock::internal {
 
 class UpstreamCalls {
  public:
-  // Registers `client` for the scope's lifetime, unless the server is stopping. The client must
-  // outlive the scope.
+  // Registers the calls `client` makes for the scope's lifetime, unless the server is stopping.
+  // The scope sets the client's socket-options hook (and clears it when it ends), through which
+  // it keeps a duplicate of each socket the client opens, so stop_all() can shut that socket down
+  // whatever state it is in; the client must outlive the scope.
   class Scope {
    public:
     Scope(UpstreamCalls& calls, httplib::Client& client);
@@ -36,24 +40,31 @@ class UpstreamCalls {
     bool admitted() const { return admitted_; }
 
    private:
+    friend class UpstreamCalls;
     UpstreamCalls& calls_;
     httplib::Client& client_;
     bool admitted_;
+    // Duplicates of the client's sockets (guarded by calls_.mutex_), closed with the scope. A
+    // duplicate is never reused for another socket while the scope lives, unlike the client's
+    // own descriptor, which it may close and the process reuse at any time.
+    std::vector<int> sockets_;
   };
 
-  // From now on no call is admitted. Ends every call in flight (httplib's Client::stop() shuts
-  // its socket down, so its blocked read or write fails at once) and returns when all have left
-  // their scope. A call whose socket is not open yet is stopped again until it is; one still
-  // connecting holds this up to its connection timeout, as httplib connects under the lock
-  // Client::stop() takes. Idempotent.
+  // From now on no call is admitted. Ends every call in flight by shutting its sockets down,
+  // which fails a blocked read or write at once and aborts a connection still being made (a
+  // dropped SYN), and returns when all have left their scope. A call whose socket is not
+  // created or not yet connecting when it is shut down is shut down again every 20 ms until it
+  // ends. Idempotent.
   void stop_all();
   bool stopping() const;
 
  private:
+  void keep_socket(Scope& scope, int fd);  // the client's socket-options hook
+
   mutable std::mutex mutex_;
   std::condition_variable left_;
   bool stopping_ = false;
-  std::set<httplib::Client*> in_flight_;
+  std::set<Scope*> in_flight_;
 };
 
 }  // namespace echoes::mock::internal

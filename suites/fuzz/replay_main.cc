@@ -8,7 +8,16 @@
 //
 // With no argument the corpus directory compiled in (ECHOES_FUZZ_CORPUS) is replayed. Finding no
 // input at all is a failure: a gate test that replays nothing would pass for the wrong reason.
+//
+// Signals, as under libFuzzer. libFuzzer's driver arms an interval timer whose SIGALRM (every
+// timeout/2 + 1 seconds, handler installed without SA_RESTART) interrupts whatever system call
+// the target's thread is blocked in: a target that takes EINTR for a failure then fails now and
+// then in a campaign, from no single input. The replay arms the same signal every millisecond,
+// so such a target fails here at once, on any input.
+#include <sys/time.h>
+
 #include <algorithm>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -57,6 +66,20 @@ bool read_file(const fs::path& path, std::vector<std::uint8_t>& bytes) {
   return !in.bad();
 }
 
+// A SIGALRM every millisecond, handled by doing nothing and without SA_RESTART, as libFuzzer
+// installs its alarm (see the banner).
+void arm_alarm_like_libfuzzer() {
+  struct sigaction action {};
+  action.sa_handler = [](int) {};
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;
+  ::sigaction(SIGALRM, &action, nullptr);
+  itimerval every_millisecond{};
+  every_millisecond.it_interval.tv_usec = 1000;
+  every_millisecond.it_value.tv_usec = 1000;
+  ::setitimer(ITIMER_REAL, &every_millisecond, nullptr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -73,6 +96,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  arm_alarm_like_libfuzzer();
   std::vector<std::uint8_t> bytes;
   for (const fs::path& input : inputs) {
     if (!read_file(input, bytes)) {

@@ -278,5 +278,24 @@ TEST(MockInjectedClockTest, LatencyAndStreamTimingRunOnTheInjectedClock) {
       << metrics;
 }
 
+TEST(MockInjectedClockTest, AStreamScaledBeyondWhatADurationHoldsWaitsADayAtMost) {
+  // A scenario's time_scale (any finite number >= 0) times a recorded offset can exceed what a
+  // Duration holds; converting that product was undefined behaviour, which in practice sent the
+  // events at once (and the asan preset's float-cast-overflow check aborts on it). The delay is
+  // capped at a day: on the injected clock the stream waits exactly that long, then completes.
+  FakeClock clock;
+  auto options = MockServerFixture::replaying(kCassetteDir);
+  options.clock = &clock;
+  MockServerFixture mock(options);
+  ASSERT_TRUE(mock.start());
+  ASSERT_EQ(mock.post_json("/__admin/scenario", R"({"time_scale":1e300,"rules":[]})").status, 200);
+  HttpReply stream = mock.post_json("/v1/chat/completions", with_stream(kParisRequest, false));
+  EXPECT_EQ(stream.status, 200);
+  ASSERT_FALSE(sse_data(stream.body).empty());
+  EXPECT_EQ(sse_data(stream.body).back(), "[DONE]");
+  EXPECT_GE(clock.total_slept(), std::chrono::hours(24));
+  EXPECT_LT(clock.total_slept(), std::chrono::hours(25));
+}
+
 }  // namespace
 }  // namespace echoes::testing

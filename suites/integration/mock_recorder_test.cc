@@ -3,16 +3,21 @@
 // to the client as they arrive.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -103,6 +108,91 @@ TEST_P(RecorderStopTest, StopEndsACallToASilentUpstream) {
     ASSERT_NE(body, std::string::npos);
     const json error = json::parse(outcome.received.substr(body + 4), nullptr, false);
     EXPECT_EQ(error["error"]["code"], "server_shutting_down") << outcome.received;
+  }
+}
+
+// An upstream that drops every SYN: a listener with a backlog of 0 whose accept queue one
+// connection, never accepted, fills; Linux then drops further SYNs (the client retransmits
+// them until its connection timeout).
+class SynDroppingUpstream {
+ public:
+  SynDroppingUpstream() {
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(addr);
+    if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        ::listen(listener_, 0) != 0 ||
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
+      return;
+    }
+    filler_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (filler_ < 0 || ::connect(filler_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return;
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SynDroppingUpstream() {
+    if (filler_ >= 0) ::close(filler_);
+    if (listener_ >= 0) ::close(listener_);
+  }
+  SynDroppingUpstream(const SynDroppingUpstream&) = delete;
+  SynDroppingUpstream& operator=(const SynDroppingUpstream&) = delete;
+
+  int port() const { return port_; }  // 0 when it could not be set up
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  // Whether a connection to this upstream is in SYN_SENT (Linux's /proc/net/tcp, state 02): the
+  // client is waiting for an answer to its SYN.
+  bool has_a_connection_waiting() const {
+    std::ifstream table("/proc/net/tcp");
+    char wanted[16];
+    std::snprintf(wanted, sizeof(wanted), ":%04X 02 ", port_);
+    for (std::string line; std::getline(table, line);) {
+      if (line.find(wanted) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+ private:
+  int listener_ = -1;
+  int filler_ = -1;
+  int port_ = 0;
+};
+
+// The upstream drops the SYN: the recorder's call waits in connect() (10 s connection timeout),
+// during which cpp-httplib holds the lock its Client::stop() takes. stop() must end that wait
+// too: 5 s is half the connection timeout and far above what ending a socket takes, so the bound
+// holds on a loaded machine and fails only when stop() waits for the connection timeout.
+TEST_P(RecorderStopTest, StopEndsACallWhoseUpstreamDropsTheSyn) {
+  TemporaryDirectory directory;
+  SynDroppingUpstream upstream;
+  ASSERT_NE(upstream.port(), 0);
+  MockServerFixture recorder(recorder_options(directory.path(), GetParam(), upstream.url()));
+  ASSERT_TRUE(recorder.start());
+
+  auto client = std::async(std::launch::async, [port = recorder.port()] {
+    return raw_exchange(port, http_post("/v1/chat/completions", kHelloRequest), seconds(30));
+  });
+  // Polls (at most 8 s, within the 10 s connection timeout) until the recorder's SYN is out:
+  // the kernel's socket table is the only place that state shows.
+  const auto give_up = std::chrono::steady_clock::now() + seconds(8);
+  while (!upstream.has_a_connection_waiting() && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  ASSERT_TRUE(upstream.has_a_connection_waiting()) << "the recorder did not connect";
+
+  const auto before = std::chrono::steady_clock::now();
+  auto stopped = std::async(std::launch::async, [&recorder] { recorder.stop(); });
+  const bool stopped_in_time = stopped.wait_for(seconds(5)) == std::future_status::ready;
+  stopped.get();
+  EXPECT_TRUE(stopped_in_time) << "stop() waited for the connection timeout";
+  EXPECT_LT(std::chrono::steady_clock::now() - before, seconds(5));
+
+  // The client waiting on the recorder got a clean error answer, or the connection closed.
+  const RawOutcome outcome = client.get();
+  EXPECT_FALSE(outcome.timed_out);
+  if (!outcome.received.empty()) {
+    EXPECT_EQ(status_of(outcome.received), 503) << outcome.received;
   }
 }
 

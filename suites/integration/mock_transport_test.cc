@@ -360,6 +360,16 @@ long long handler_runs(MockServerFixture& mock, const std::string& thread) {
   return std::atoll(text.c_str() + at + key.size());
 }
 
+// The value of the metric line starting with `name` (a gauge, with its labels if any) in the
+// server's metrics; -1 when there is no such line.
+long long gauge(MockServerFixture& mock, const std::string& name) {
+  const std::string text = mock.server().metrics_text();
+  const std::string key = "\n" + name + " ";
+  const size_t at = text.find(key);
+  if (at == std::string::npos) return -1;
+  return std::atoll(text.c_str() + at + key.size());
+}
+
 class MockTransport : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(mock_.start()); }
@@ -595,6 +605,59 @@ TEST_F(MockTransport, ARequestRightAfterAWorkerAnswerIsHandledOnTheEventLoop) {
   EXPECT_EQ(mock_.journal().size(), 2u);
   EXPECT_EQ(handler_runs(mock_, "worker"), 1);
   EXPECT_EQ(handler_runs(mock_, "loop"), 1);
+}
+
+TEST_F(MockTransport, OpenConnectionsGaugeCountsKeptAliveConnections) {
+  // echoes_mock_open_connections counts the sessions the transport holds: three connections kept
+  // alive after an answer each add one (the fuzz target's health report reads this gauge).
+  const long long before = gauge(mock_, "echoes_mock_open_connections");
+  ASSERT_GE(before, 0);
+  std::vector<std::unique_ptr<RawConnection>> connections;
+  for (int i = 0; i < 3; ++i) {
+    connections.push_back(std::make_unique<RawConnection>(mock_.port()));
+    ASSERT_TRUE(connections.back()->connected());
+    ASSERT_TRUE(connections.back()->send_all("GET /__admin/health HTTP/1.1\r\nHost: t\r\n\r\n"));
+    expect_health_answer(*connections.back());
+  }
+  EXPECT_EQ(gauge(mock_, "echoes_mock_open_connections"), before + 3);
+  EXPECT_EQ(gauge(mock_, "echoes_mock_worker_tasks{state=\"queued\"}"), 0);
+  EXPECT_EQ(gauge(mock_, "echoes_mock_worker_tasks{state=\"running\"}"), 0);
+}
+
+// kHelloRequest with a `user` field (which matching ignores) padding its body to `size` bytes.
+std::string hello_of_size(size_t size) {
+  json body = json::parse(kHelloRequest);
+  body["user"] = "";
+  const size_t bare = body.dump().size();
+  body["user"] = std::string(size - bare, 'u');
+  return body.dump();
+}
+
+TEST_F(MockTransport, TheEventLoopParsesBodiesUpTo4KiBAndAWorkerLarger) {
+  // A body not seen before is parsed where the quick check runs, on the event loop, only up to
+  // 4 KiB; a larger one goes to a worker, so no big parse holds up the loop's other connections.
+  // Once a worker has parsed it, the raw-body cache answers its repeats on the loop.
+  RawConnection conn(mock_.port());
+  ASSERT_TRUE(conn.connected());
+  const std::string at_bound = hello_of_size(4096);
+  const std::string over_bound = hello_of_size(4097);
+  ASSERT_EQ(at_bound.size(), 4096u);
+  ASSERT_EQ(over_bound.size(), 4097u);
+
+  ASSERT_TRUE(conn.send_all(http_post("/v1/chat/completions", at_bound)));
+  expect_completion(conn, "chatcmpl-AY2hello0001");
+  EXPECT_EQ(handler_runs(mock_, "loop"), 1);
+  EXPECT_EQ(handler_runs(mock_, "worker"), 0);
+
+  ASSERT_TRUE(conn.send_all(http_post("/v1/chat/completions", over_bound)));
+  expect_completion(conn, "chatcmpl-AY2hello0001");
+  EXPECT_EQ(handler_runs(mock_, "loop"), 1);
+  EXPECT_EQ(handler_runs(mock_, "worker"), 1);
+
+  ASSERT_TRUE(conn.send_all(http_post("/v1/chat/completions", over_bound)));
+  expect_completion(conn, "chatcmpl-AY2hello0001");
+  EXPECT_EQ(handler_runs(mock_, "loop"), 2);
+  EXPECT_EQ(handler_runs(mock_, "worker"), 1);
 }
 
 TEST_F(MockTransport, HeadersLargerThanTheLimitGet431InTheOfficialShape) {
