@@ -24,17 +24,27 @@ std::string error_of(std::string_view text) {
 TEST(GatesFile, CommittedFileLoadsWithTheIssuesGates) {
   Result<GatesFile> file = load_gates_file(ECHOES_FIXTURES_DIR "/gates.json");
   ASSERT_TRUE(file) << file.error().to_string();
-  ASSERT_EQ(file->runs.size(), 1u);
+  ASSERT_EQ(file->runs.size(), 3u);  // the efficacy evaluation and two load profiles
   EXPECT_EQ(file->runs[0].argv.front(), "eval");
-  std::size_t coverage = 0, efficacy = 0, advisory = 0;
+  std::size_t coverage = 0, efficacy = 0, load = 0, advisory = 0;
   for (const GateSpec& g : file->gates) {
     coverage += g.source == "coverage";
     efficacy += g.source == "efficacy";
+    load += g.source.rfind("load/", 0) == 0;
     advisory += g.kind == GateKind::kAdvisory;
+    if (g.source.rfind("load/", 0) != 0) continue;
+    // A load gate's profile folder is written by one of the file's runs, so its figure exists.
+    bool produced = false;
+    for (const auto& run : file->runs) {
+      const std::vector<std::string> argv = expand_run_arguments(run, "/r");
+      produced = produced || (argv.front() == "load" && argv.back() == "/r/" + g.source);
+    }
+    EXPECT_TRUE(produced) << g.id << ": no run writes " << g.source;
   }
   EXPECT_EQ(coverage, 6u);   // line and branch for core, mock_server, harness
   EXPECT_EQ(efficacy, 16u);  // issue 10's targets
-  EXPECT_EQ(advisory, 1u);   // the bench regressions
+  EXPECT_EQ(load, 9u);       // faults and mixed: outcomes, safety, availability, p99 budgets
+  EXPECT_EQ(advisory, 3u);   // the bench regressions and the two p99 budgets
 }
 
 TEST(GatesFile, ParsesAGateAndARun) {
