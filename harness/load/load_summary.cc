@@ -24,6 +24,14 @@ json percentiles(const monitor::HdrHistogram& h) {
               {"count", h.total_count()}};
 }
 
+json spectrum_of(const monitor::HdrHistogram& h) {
+  json spectrum = json::array();
+  for (const auto& row : h.percentile_rows()) {
+    spectrum.push_back({{"value_ms", ms(row.value)}, {"percentile", row.percentile}, {"count", row.total_count}});
+  }
+  return spectrum;
+}
+
 json stage(const monitor::HdrHistogram& h) {
   if (h.total_count() == 0) return nullptr;
   return json{{"p50", ms(h.value_at_percentile(50))}, {"p99", ms(h.value_at_percentile(99))},
@@ -58,6 +66,14 @@ std::optional<double> rss_growth_percent(const std::vector<ProcessSample>& sampl
   return second > 0 ? 100.0 * (last - second) / second : 0.0;
 }
 
+std::string latency_percentiles_json(const monitor::HdrHistogram& latency_us) {
+  return percentiles(latency_us).dump();
+}
+
+std::string latency_spectrum_json(const monitor::HdrHistogram& latency_us) {
+  return spectrum_of(latency_us).dump();
+}
+
 std::string load_summary_json(const LoadRunInfo& info, const LoadResults& r) {
   const double measured_s =
       std::max(seconds(info.duration),
@@ -65,10 +81,7 @@ std::string load_summary_json(const LoadRunInfo& info, const LoadResults& r) {
   const std::uint64_t requests = r.requests();
   json errors = json::object();
   for (const auto& [code, n] : r.errors) errors[code] = n;
-  json spectrum = json::array();
-  for (const auto& row : r.latency.percentile_rows()) {
-    spectrum.push_back({{"value_ms", ms(row.value)}, {"percentile", row.percentile}, {"count", row.total_count}});
-  }
+  const json spectrum = spectrum_of(r.latency);
   json transitions = json::array();
   for (const auto& t : info.breaker_transitions) {
     transitions.push_back({{"t_s", t.t_s}, {"from", t.from}, {"to", t.to}});

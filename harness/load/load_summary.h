@@ -46,6 +46,12 @@ struct LoadRunInfo {
 // the last fifth; nullopt with fewer than 5 samples.
 std::optional<double> rss_growth_percent(const std::vector<ProcessSample>& samples);
 
+// The summary's "latency_ms" object (null without samples) and its "spectrum" array for a latency
+// histogram recorded in microseconds, as JSON text. The report merge rebuilds both from the
+// shards' merged .hlog histograms with these, so a merged summary reads like a single run's.
+std::string latency_percentiles_json(const monitor::HdrHistogram& latency_us);
+std::string latency_spectrum_json(const monitor::HdrHistogram& latency_us);
+
 std::string load_summary_json(const LoadRunInfo& info, const LoadResults& results);
 // Creates the folder; each file is written whole (to a temporary name, then renamed).
 Status write_load_outputs(const std::string& dir, const LoadRunInfo& info, const LoadResults& results);

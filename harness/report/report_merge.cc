@@ -22,6 +22,9 @@
 #include <nlohmann/json.hpp>
 #include <tinyxml2.h>
 
+#include "core/monitor/histogram_log.h"
+#include "harness/load/load_summary.h"
+
 extern char** environ;
 
 namespace echoes::harness::report {
@@ -392,6 +395,7 @@ Status merge_load_profile(const std::string& profile, const std::vector<fs::path
   double requests = 0, lost = 0, target_rps = 0, achieved_rps = 0, duration = 0;
   json outcomes = json::object(), errors = json::object(), safety = json::object();
   std::size_t shard_index = 0;
+  std::vector<std::string> latency_logs;  // the shards' latency.hlog, merged below when all have one
   for (const fs::path& folder : folders) {
     const fs::path file = folder / "summary.json";
     Result<json> document = read_json(file);
@@ -426,7 +430,8 @@ Status merge_load_profile(const std::string& profile, const std::vector<fs::path
         add_counts(*sum, *it);
       }
     }
-    // Keep each shard's raw histograms beside the merged summary for the histogram merge.
+    if (fs::exists(folder / "latency.hlog", ec)) latency_logs.push_back((folder / "latency.hlog").string());
+    // Keep each shard's raw histograms beside the merged summary.
     for (const char* name : {"latency.hlog", "latency.hgrm"}) {
       if (fs::exists(folder / name, ec)) {
         fs::create_directories(target, ec);
@@ -451,17 +456,31 @@ Status merge_load_profile(const std::string& profile, const std::vector<fs::path
   merged["safety"] = safety;
   const double answered = outcomes.value("answer", 0.0) + outcomes.value("blocked", 0.0);
   merged["availability"] = requests > 0 ? json(answered / requests) : json(nullptr);
-  // Percentiles do not add up: they need the shards' histograms merged (TODO: the .hlog merge).
+  // Percentiles do not add up: latency comes from the shards' .hlog histograms merged; the other
+  // distributions (stages, streams, the watched process) are not in the logs and stay null.
   for (const char* key : {"latency_ms", "ttft_ms", "inter_token_ms", "stages_ms", "watched_process"}) {
     merged[key] = nullptr;
   }
   merged["spectrum"] = json::array();
   merged["breaker_transitions"] = json::array();
+  std::string latency_note;
+  if (!latency_logs.empty() && latency_logs.size() == folders.size()) {
+    Result<monitor::HdrHistogram> latency = monitor::merge_interval_logs(latency_logs);
+    if (!latency) return latency.error();
+    merged["latency_ms"] = json::parse(harness::latency_percentiles_json(*latency));
+    merged["spectrum"] = json::parse(harness::latency_spectrum_json(*latency));
+    if (Status written = write_bytes(target / "latency.hgrm", latency->percentile_distribution(1000.0)); !written) {
+      return written;
+    }
+    latency_note = "latency from the " + std::to_string(latency_logs.size()) + " shards' .hlog histograms merged";
+  } else {
+    latency_note = "latency NOT merged: " + std::to_string(latency_logs.size()) + " of " +
+                   std::to_string(folders.size()) + " shards have a latency.hlog, so its latency fields are null";
+  }
   if (Status written = write_bytes(target / "summary.json", merged.dump(2)); !written) return written;
   ++summary.load_profiles;
   summary.notes.push_back("load/" + profile + ": counts of " + std::to_string(folders.size()) +
-                          " shards summed; latency NOT merged (TODO: merge the shards' .hlog histograms, kept as "
-                          "latency.<shard>.hlog), so its latency fields are null");
+                          " shards summed; " + latency_note);
   return {};
 }
 

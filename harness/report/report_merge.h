@@ -17,9 +17,10 @@
 //                           must be identical in every shard that has them (or in one): copied
 //   load/<profile>/         one shard: copied whole. Several: summary.json's counts summed
 //                           (requests, lost, outcomes, errors, safety, rates) and availability
-//                           recomputed; latency needs the histograms merged, which is not done yet:
-//                           the merged summary's latency fields are null and the .hlog files are
-//                           kept per shard (load/<profile>/latency.<shard>.hlog), said in the notes
+//                           recomputed; latency_ms, spectrum and latency.hgrm from the shards'
+//                           latency.hlog histograms merged (when every shard has one; else null,
+//                           said in the notes); each .hlog kept as load/<profile>/latency.<shard>.hlog;
+//                           stages, stream timings and the watched process are not merged (null)
 // summary.json, summary.md and index.html of a shard are not merged (echoes gate writes them).
 // Errors (kInvalidInput, naming the file or folder): a shard folder that is missing or holds no
 // results, malformed XML or JSON, conflicting shards, an --out that is one of the shards or is
