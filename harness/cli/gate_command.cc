@@ -33,6 +33,7 @@
 #include "harness/gate/gate_report.h"
 #include "harness/gate/gate_sources.h"
 #include "harness/gate/gates_file.h"
+#include "harness/report/html_report.h"
 
 namespace echoes::cli {
 namespace {
@@ -318,13 +319,19 @@ int run_gate(const GateFlags& flags) {
       provenance_for(source_dir, gates_path, cache, begin ? *begin : gate::CpuTimes{}, collected);
 
   std::cout << "\n" << gate::gate_table(judgement);
-  for (const auto& [name, text] : {std::pair{"summary.json", gate::summary_json(judgement, collected, provenance)},
-                                   std::pair{"summary.md", gate::summary_markdown(judgement, collected, provenance)}}) {
+  const std::string summary = gate::summary_json(judgement, collected, provenance);
+  // The readiness report for people, rendered from the same summary (what `echoes report --from` does).
+  Result<std::string> html = harness::report::render_html_report(nlohmann::json::parse(summary));
+  if (!html) return cannot_run("gate: index.html: " + html.error().to_string());
+  for (const auto& [name, text] : {std::pair{"summary.json", summary},
+                                   std::pair{"summary.md", gate::summary_markdown(judgement, collected, provenance)},
+                                   std::pair{"index.html", *html}}) {
     if (Status written = gate::write_file_atomically(reports / name, text); !written) {
       return cannot_run("gate: " + written.error().to_string());
     }
   }
-  std::cout << "reports: " << (reports / "summary.json").string() << ", " << (reports / "summary.md").string() << "\n";
+  std::cout << "reports: " << (reports / "summary.json").string() << ", " << (reports / "summary.md").string()
+            << ", " << (reports / "index.html").string() << "\n";
   return gate::judgement_exit_code(judgement);
 }
 

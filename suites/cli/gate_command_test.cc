@@ -95,6 +95,11 @@ TEST_F(GateCommand, AllBindingGatesPassExitsZeroAndPrintsTheTable) {
   EXPECT_EQ(doc["tests"]["total"]["tests"], 2);
   EXPECT_EQ(doc["load"][0]["availability"], 0.9995);
   EXPECT_TRUE(fs::exists(dir_ / "out/summary.md"));
+  // The readiness report is rendered from the same summary: its gate table is there.
+  std::ifstream page(dir_ / "out/index.html");
+  const std::string html((std::istreambuf_iterator<char>(page)), std::istreambuf_iterator<char>());
+  EXPECT_NE(html.find("<table id=\"gate-table\">"), std::string::npos);
+  EXPECT_NE(html.find("tests.failed"), std::string::npos);
 }
 
 TEST_F(GateCommand, StrictMakesTheMissingAdvisoryGateFail) {
