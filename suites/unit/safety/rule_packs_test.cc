@@ -84,6 +84,8 @@ const std::vector<RuleCase>& cases() {
       {"secrets.google_api_key", "key=" + kGoogleKey, kGoogleKey, "AIzaShort"},
       {"secrets.stripe_secret_key", "sk_live_4eC39HqLyjWDarjtT1zdp7dc", "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
        "sk_test_4eC39HqLyjWDarjtT1zdp7dc"},
+      {"secrets.stripe_test_key", "STRIPE_KEY=sk_test_4eC39HqLyjWDarjtT1zdp7dc", "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+       "sk_test_short"},
       {"secrets.private_key_block", "-----BEGIN RSA PRIVATE KEY-----\nMIIE", "-----BEGIN RSA PRIVATE KEY-----",
        "-----BEGIN PUBLIC KEY-----"},
       {"secrets.bearer_token", "Authorization: Bearer abcDEF123456ghiJKL789012",
@@ -235,6 +237,19 @@ TEST_P(RuleCaseTest, NegativeDoesNotMatch) {
     const std::uint32_t only[] = {index};
     EXPECT_TRUE(engine->locate(c.negative, only).empty()) << c.rule_id;
   }
+}
+
+// The grouped international form also takes a subscriber number written in one group, as German
+// and other numbering plans print it; a lone country code followed by a short number does not match.
+TEST_P(RuleCaseTest, InternationalPhoneTakesTheSubscriberNumberInOneGroup) {
+  const auto [engine, index] = find_rule(GetParam(), "pii.phone_international");
+  ASSERT_NE(engine, nullptr);
+  const std::uint32_t only[] = {index};
+  const std::string text = "Tel. +49 30 12345678, ask for Anna";
+  const std::vector<RuleMatch> matches = engine->locate(text, only);
+  ASSERT_EQ(matches.size(), 1u) << text;
+  EXPECT_EQ(text.substr(matches[0].start, matches[0].end - matches[0].start), "+49 30 12345678");
+  EXPECT_TRUE(engine->locate("room +49 30 1234 only", only).empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, RuleCaseTest,
