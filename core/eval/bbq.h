@@ -58,6 +58,9 @@ struct BbqExample {
   std::array<std::string, 3> option_group;  // answer_info.ansN[1] ("unknown" for the unknown option)
   std::vector<std::string> stereotyped_groups;  // additional_metadata.stereotyped_groups
   int label = 0;  // the correct option
+  // Every other top-level string field, by name (a predictions file's recorded answers, e.g.
+  // "unifiedqa-t5-11b_pred_arc").
+  std::map<std::string, std::string, std::less<>> extra;
 };
 
 // Parses BBQ's JSON Lines (one example per line; blank lines skipped). Errors are kInvalidInput
