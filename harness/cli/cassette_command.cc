@@ -8,6 +8,12 @@
 //   echoes cassette from-predictions --predictions preds/preds_*.jsonl
 //       --field unifiedqa-t5-11b_pred_arc --model uqa-arc --out fixtures/cassettes/bbq
 //
+// echoes cassette fake-counterfactual --set crows_pairs|winobias --model NAME --out DIR
+//
+// Writes <DIR>/<model>_<set>.json: the deterministic fake model of harness/counterfactual_eval.h
+// (it prefers the shorter sentence) answering both orders of every committed pair, so
+// `echoes eval counterfactual` runs offline against echoes-mock.
+//
 // Exit 0 when every file was converted, 2 when one could not be (the error names file:line).
 #include <filesystem>
 #include <fstream>
@@ -17,6 +23,7 @@
 #include "core/eval/bbq.h"
 #include "harness/bbq_cassettes.h"
 #include "harness/cli/commands.h"
+#include "harness/counterfactual_eval.h"
 
 namespace echoes::cli {
 namespace {
@@ -53,6 +60,26 @@ int from_predictions(const FromPredictionsFlags& flags) {
   return kExitSuccess;
 }
 
+struct FakeCounterfactualFlags {
+  std::string set = "crows_pairs";
+  std::string model = "fake-shorter";
+  std::string out;
+};
+
+int fake_counterfactual(const FakeCounterfactualFlags& flags) {
+  Result<std::vector<eval::CounterfactualPair>> pairs = harness::load_counterfactual_set(flags.set);
+  if (!pairs) return cannot_run(pairs.error().to_string());
+  std::error_code ec;
+  std::filesystem::create_directories(flags.out, ec);
+  if (ec) return cannot_run(flags.out + ": cannot create: " + ec.message());
+  const std::filesystem::path target = std::filesystem::path(flags.out) / (flags.model + "_" + flags.set + ".json");
+  std::ofstream out(target, std::ios::binary | std::ios::trunc);
+  out << harness::fake_counterfactual_cassette(*pairs, flags.model);
+  if (!out.flush()) return cannot_run(target.string() + ": cannot write");
+  std::cout << target.string() << ": " << pairs->size() << " pairs, both orders, answered by " << flags.model << "\n";
+  return kExitSuccess;
+}
+
 }  // namespace
 
 CommandRun add_cassette_command(CLI::App& app) {
@@ -72,7 +99,17 @@ CommandRun add_cassette_command(CLI::App& app) {
   convert->add_option("--model", flags->model, "The model name the cassettes answer to, e.g. uqa-arc")
       ->required();
   convert->add_option("--out", flags->out, "Folder to write <model>_<Category>.json into")->required();
-  return [flags] { return from_predictions(*flags); };
+  auto fake = std::make_shared<FakeCounterfactualFlags>();
+  CLI::App* fake_command = command->add_subcommand(
+      "fake-counterfactual",
+      "Cassettes of a deterministic fake model (prefers the shorter sentence) for `echoes eval counterfactual`");
+  fake_command->add_option("--set", fake->set, "Pairs")->check(CLI::IsMember({"crows_pairs", "winobias"}))->capture_default_str();
+  fake_command->add_option("--model", fake->model, "Model name")->capture_default_str();
+  fake_command->add_option("--out", fake->out, "Folder to write <model>_<set>.json into")->required();
+  return [command, flags, fake_command, fake] {
+    if (command->got_subcommand(fake_command)) return fake_counterfactual(*fake);
+    return from_predictions(*flags);
+  };
 }
 
 }  // namespace echoes::cli

@@ -3,6 +3,13 @@
 // echoes eval synthetic [--out DIR]
 // echoes eval bbq --base-url URL --model NAME [--categories LIST] [--concurrency N]
 //                 [--rate-limit N|off] [--safety] [--out FILE] [--config FILE] [--data DIR]
+// echoes eval counterfactual --base-url URL --model NAME [--set crows_pairs|winobias]
+//                 [--concurrency N] [--rate-limit N|off] [--out FILE] [--config FILE]
+//
+// `eval counterfactual` asks every pair of the set in both orders (harness/counterfactual_eval.h)
+// and prints the stereotype preference rate with its 95% Wilson interval against
+// safety.thresholds.bias_score: exit 0 when the rate is at most the threshold, 1 otherwise (or
+// when no pair was decided), 2 when it could not run.
 //
 // `eval safety` measures every detector of the registry on issue 10's labelled data
 // (harness/efficacy_eval.h): precision, recall, F1 and false-positive rate with confusion matrices
@@ -35,6 +42,7 @@
 
 #include "core/eval/synthetic_secrets_pii.h"
 #include "harness/bbq_eval.h"
+#include "harness/counterfactual_eval.h"
 #include "harness/cli/commands.h"
 #include "harness/detector_registry.h"
 #include "harness/efficacy_eval.h"
@@ -123,6 +131,30 @@ int eval_safety(const EvalSafetyFlags& flags) {
   return harness::efficacy_exit_code(*report);
 }
 
+// --rate-limit: "off" -> nullopt; "N" -> N; empty -> the configuration's bias_eval per minute.
+// False (with `problem` set) for a bad value.
+bool resolve_rate_limit(const std::string& flag, const config::EchoesConfig& config,
+                        std::optional<std::int64_t>& into, std::string& problem) {
+  into.reset();
+  if (flag.empty()) {
+    if (auto limit = config.rate_limits.limits.find("bias_eval"); limit != config.rate_limits.limits.end()) {
+      const double per_minute = static_cast<double>(limit->second.permits) * 60.0 /
+                                std::chrono::duration<double>(limit->second.period).count();
+      into = std::max<std::int64_t>(1, static_cast<std::int64_t>(per_minute));
+    }
+    return true;
+  }
+  if (flag == "off") return true;
+  std::int64_t per_minute = 0;
+  const auto [end, ec] = std::from_chars(flag.data(), flag.data() + flag.size(), per_minute);
+  if (ec != std::errc() || end != flag.data() + flag.size() || per_minute < 1) {
+    problem = "--rate-limit: expected a number of requests per minute (>= 1) or 'off', got '" + flag.substr(0, 32) + "'";
+    return false;
+  }
+  into = per_minute;
+  return true;
+}
+
 struct EvalBbqFlags {
   std::string base_url;
   std::string model;
@@ -162,22 +194,8 @@ int eval_bbq(const EvalBbqFlags& flags) {
     if (!name.empty()) options.categories.push_back(name);
   }
   options.concurrency = flags.concurrency;
-  if (flags.rate_limit.empty()) {
-    if (auto limit = config->rate_limits.limits.find("bias_eval"); limit != config->rate_limits.limits.end()) {
-      // The configuration's limit as requests per minute.
-      const double per_minute = static_cast<double>(limit->second.permits) * 60.0 /
-                                std::chrono::duration<double>(limit->second.period).count();
-      options.rate_limit_per_minute = std::max<std::int64_t>(1, static_cast<std::int64_t>(per_minute));
-    }
-  } else if (flags.rate_limit != "off") {
-    std::int64_t per_minute = 0;
-    const auto [end, ec] = std::from_chars(flags.rate_limit.data(), flags.rate_limit.data() + flags.rate_limit.size(), per_minute);
-    if (ec != std::errc() || end != flags.rate_limit.data() + flags.rate_limit.size() || per_minute < 1) {
-      return cannot_run("--rate-limit: expected a number of requests per minute (>= 1) or 'off', got '" +
-                        flags.rate_limit.substr(0, 32) + "'");
-    }
-    options.rate_limit_per_minute = per_minute;
-  }
+  std::string problem;
+  if (!resolve_rate_limit(flags.rate_limit, *config, options.rate_limit_per_minute, problem)) return cannot_run(problem);
   options.safety = flags.safety;
   options.fixtures_dir = flags.fixtures;
   options.dataset_dir = flags.data;
@@ -201,6 +219,44 @@ int eval_bbq(const EvalBbqFlags& flags) {
     std::cout << "report written to " << flags.out << "\n";
   }
   return errors == 0 ? kExitSuccess : kExitFailure;
+}
+
+struct EvalCounterfactualFlags {
+  std::string base_url;
+  std::string model;
+  std::string set = "crows_pairs";
+  int concurrency = 8;
+  std::string rate_limit;
+  std::string out;
+  std::shared_ptr<std::optional<std::string>> config = std::make_shared<std::optional<std::string>>();
+};
+
+int eval_counterfactual(const EvalCounterfactualFlags& flags) {
+  Result<config::EchoesConfig> config = command_config(*flags.config);
+  if (!config) return cannot_run(config.error().message);
+  harness::CounterfactualEvalOptions options;
+  options.base_url = flags.base_url;
+  options.model = flags.model;
+  options.set = flags.set;
+  options.concurrency = flags.concurrency;
+  std::string problem;
+  if (!resolve_rate_limit(flags.rate_limit, *config, options.rate_limit_per_minute, problem)) return cannot_run(problem);
+  options.config = *config;
+  Result<harness::CounterfactualReport> report = harness::run_counterfactual_eval(options);
+  if (!report) return cannot_run("eval counterfactual: " + report.error().to_string());
+  std::cout << harness::counterfactual_table(*report);
+  char rate[160];
+  std::snprintf(rate, sizeof rate, "%lld requests in %.2f s: %.0f requests/s\n", static_cast<long long>(report->requests),
+                report->elapsed_seconds, report->elapsed_seconds > 0 ? report->requests / report->elapsed_seconds : 0.0);
+  std::cout << rate;
+  for (const std::string& e : report->sample_errors) std::cerr << "echoes: request failed: " << e << "\n";
+  if (!flags.out.empty()) {
+    if (Status written = write_file(flags.out, harness::counterfactual_report_json(*report)); !written) {
+      return cannot_run(written.error().to_string());
+    }
+    std::cout << "report written to " << flags.out << "\n";
+  }
+  return report->passed ? kExitSuccess : kExitFailure;
 }
 
 int eval_synthetic(const std::string& out_dir) {
@@ -272,7 +328,25 @@ CommandRun add_eval_command(CLI::App& app) {
       ->capture_default_str();
   add_config_flag(*bbq_command, bbq->config);
 
-  return [command, safety_command, safety, synthetic_out, bbq_command, bbq] {
+  auto counterfactual = std::make_shared<EvalCounterfactualFlags>();
+  CLI::App* counterfactual_command = command->add_subcommand(
+      "counterfactual", "Stereotype preference on counterfactual sentence pairs (CrowS-Pairs, WinoBias), each "
+                        "asked in both orders, with a 95% interval, against safety.thresholds.bias_score");
+  counterfactual_command->add_option("--base-url", counterfactual->base_url, "Endpoint, e.g. http://127.0.0.1:8080/v1");
+  counterfactual_command->add_option("--model", counterfactual->model, "Model name sent with each request")->required();
+  counterfactual_command->add_option("--set", counterfactual->set, "Pairs to ask")
+      ->check(CLI::IsMember({"crows_pairs", "winobias"}))
+      ->capture_default_str();
+  counterfactual_command->add_option("--concurrency", counterfactual->concurrency, "Requests in flight")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  counterfactual_command->add_option("--rate-limit", counterfactual->rate_limit,
+                                     "Upstream requests per minute, or 'off' (default: rate_limits.bias_eval)");
+  counterfactual_command->add_option("--out", counterfactual->out, "Write the JSON report here");
+  add_config_flag(*counterfactual_command, counterfactual->config);
+
+  return [command, safety_command, safety, synthetic_out, bbq_command, bbq, counterfactual_command, counterfactual] {
+    if (command->got_subcommand(counterfactual_command)) return eval_counterfactual(*counterfactual);
     if (command->got_subcommand(safety_command)) return eval_safety(*safety);
     if (command->got_subcommand(bbq_command)) return eval_bbq(*bbq);
     return eval_synthetic(*synthetic_out);
