@@ -5,6 +5,8 @@
 
 #include "harness/cli/commands.h"
 #include "harness/load/load_summary.h"
+#include "harness/bbq_eval.h"
+#include "harness/counterfactual_eval.h"
 #include "harness/efficacy_eval.h"
 #include "harness/scan_runner.h"
 
@@ -19,6 +21,8 @@ const std::vector<DocumentFormat>& document_formats() {
       {harness::kScanLineFormat, harness::kScanLineVersion, "json-lines"},
       {harness::kEfficacyReportFormat, harness::kEfficacyReportVersion, "document"},
       {harness::kLoadSummaryFormat, harness::kLoadSummaryVersion, "document"},
+      {harness::kBbqReportFormat, harness::kBbqReportVersion, "document"},
+      {harness::kCounterfactualReportFormat, harness::kCounterfactualReportVersion, "document"},
   };
   return formats;
 }
