@@ -5,6 +5,7 @@
 
 #include "harness/cli/commands.h"
 #include "harness/load/load_summary.h"
+#include "harness/batch/batch_runner.h"
 #include "harness/efficacy_eval.h"
 #include "harness/scan_runner.h"
 
@@ -19,6 +20,7 @@ const std::vector<DocumentFormat>& document_formats() {
       {harness::kScanLineFormat, harness::kScanLineVersion, "json-lines"},
       {harness::kEfficacyReportFormat, harness::kEfficacyReportVersion, "document"},
       {harness::kLoadSummaryFormat, harness::kLoadSummaryVersion, "document"},
+      {harness::batch::kBatchOutputLineFormat, harness::batch::kBatchOutputLineVersion, "json-lines"},
   };
   return formats;
 }
