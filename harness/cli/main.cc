@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
         {"report", add_report_command(app)},
         {"load", add_load_command(app)},
         {"batch", add_batch_command(app)},
+        {"repl", add_repl_command(app)},
     };
     try {
       app.parse(argc, argv);
@@ -47,7 +48,7 @@ int main(int argc, char** argv) {
     for (const auto& [name, run] : commands) {
       if (app.got_subcommand(name)) return run();
     }
-    return cannot_run("a subcommand is required (config, scan, train, eval, gate, report, load, batch); run with --help for more");
+    return cannot_run("a subcommand is required (config, scan, train, eval, gate, report, load, batch, repl); run with --help for more");
   } catch (const std::exception& e) {
     return cannot_run(std::string("internal error: ") + e.what());
   }
