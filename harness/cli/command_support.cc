@@ -6,6 +6,7 @@
 #include "harness/cli/commands.h"
 #include "harness/load/load_summary.h"
 #include "harness/batch/batch_runner.h"
+#include "harness/bbq_eval.h"
 #include "harness/efficacy_eval.h"
 #include "harness/scan_runner.h"
 
@@ -21,6 +22,7 @@ const std::vector<DocumentFormat>& document_formats() {
       {harness::kEfficacyReportFormat, harness::kEfficacyReportVersion, "document"},
       {harness::kLoadSummaryFormat, harness::kLoadSummaryVersion, "document"},
       {harness::batch::kBatchOutputLineFormat, harness::batch::kBatchOutputLineVersion, "json-lines"},
+      {harness::kBbqReportFormat, harness::kBbqReportVersion, "document"},
   };
   return formats;
 }

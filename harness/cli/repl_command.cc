@@ -10,11 +10,13 @@
 // error). Exit 0 at quit or end of input, 2 when it could not start.
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
 
+#include "harness/bbq_eval.h"
 #include "harness/cli/commands.h"
 #include "harness/repl/line_editor.h"
 #include "harness/repl/repl_session.h"
@@ -32,7 +34,7 @@ struct ReplFlags {
   std::shared_ptr<std::optional<std::string>> config = std::make_shared<std::optional<std::string>>();
 };
 
-harness::repl::BiasEvaluator bias_evaluator();
+harness::repl::BiasEvaluator bias_evaluator(const std::string& fixtures);
 
 int run_script(harness::repl::ReplSession& session) {
   std::string line;
@@ -77,13 +79,32 @@ int repl(const ReplFlags& flags) {
   settings.fixtures_dir = flags.fixtures;
   settings.bbq_data = flags.bbq_data;
   settings.config_file = config->file;
-  harness::repl::ReplSession session(settings, std::move(*config), bias_evaluator());
+  harness::repl::ReplSession session(settings, std::move(*config), bias_evaluator(flags.fixtures));
   if (isatty(STDIN_FILENO) == 1) return run_interactive(session, flags);
   return run_script(session);
 }
 
-// The bias command's evaluator: not linked in this build yet.
-harness::repl::BiasEvaluator bias_evaluator() { return nullptr; }
+// The bias command's evaluator: the BBQ evaluation over HTTP (harness/bbq_eval.h), printed as
+// its table with the request rate.
+harness::repl::BiasEvaluator bias_evaluator(const std::string& fixtures) {
+  return [fixtures](const harness::repl::BiasEvalRequest& request) -> Result<std::string> {
+    harness::BbqEvalOptions options;
+    options.base_url = request.base_url;
+    options.model = request.model;
+    options.categories = request.categories;
+    if (!request.dataset_dir.empty()) options.dataset_dir = request.dataset_dir;
+    options.rate_limit_per_minute = request.rate_limit_per_minute;
+    options.safety = request.safety;
+    options.fixtures_dir = fixtures;
+    if (request.config != nullptr) options.config = *request.config;
+    Result<harness::BbqReport> report = harness::run_bbq_eval(options);
+    if (!report) return report.error();
+    char rate[64];
+    std::snprintf(rate, sizeof rate, "%lld requests, %.1f requests/s\n", static_cast<long long>(report->requests),
+                  report->requests_per_second());
+    return harness::bbq_table(*report) + rate;
+  };
+}
 
 }  // namespace
 

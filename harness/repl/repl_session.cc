@@ -1,6 +1,8 @@
 #include "harness/repl/repl_session.h"
 
+#include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <optional>
@@ -135,7 +137,7 @@ const std::vector<CommandHelp>& ReplSession::commands() {
       {"run", "run [N]", "send the loaded prompts (the first N) through the safety layer; one line each and totals"},
       {"bias", "bias [CATEGORY...]", "run the BBQ bias evaluation against the endpoint and model (all categories by default)"},
       {"config", "config", "show the session settings and the effective configuration"},
-      {"set", "set KEY VALUE", "set base-url, model, config (a configuration file), fixtures, bbq-data, or bias-safety on|off"},
+      {"set", "set KEY VALUE", "set base-url, model, config (a configuration file), fixtures, bbq-data, bias-safety on|off, or bias-rate-limit N|off (per minute; default: the configuration's rate_limits.bias_eval)"},
       {"help", "help [COMMAND]", "list the commands, or explain one"},
       {"quit", "quit", "leave (also exit, or end of input)"},
   };
@@ -280,6 +282,15 @@ ReplReply ReplSession::bias(std::string_view categories) {
   request.dataset_dir = settings_.bbq_data;
   request.safety = settings_.bias_safety;
   request.config = &config_;
+  if (settings_.bias_rate_limit.empty()) {
+    if (auto limit = config_.rate_limits.limits.find("bias_eval"); limit != config_.rate_limits.limits.end()) {
+      const double per_minute = static_cast<double>(limit->second.permits) * 60.0 /
+                                std::chrono::duration<double>(limit->second.period).count();
+      request.rate_limit_per_minute = std::max<std::int64_t>(1, static_cast<std::int64_t>(per_minute));
+    }
+  } else if (settings_.bias_rate_limit != "off") {
+    request.rate_limit_per_minute = std::stoll(settings_.bias_rate_limit);  // validated by set
+  }
   std::string_view rest = categories;
   while (!rest.empty()) {
     auto [word, tail] = split_word(rest);
@@ -297,6 +308,7 @@ ReplReply ReplSession::show_config() const {
   out += "fixtures: " + settings_.fixtures_dir + "\n";
   out += "bbq-data: " + (settings_.bbq_data.empty() ? std::string("(the committed BBQ data)") : settings_.bbq_data) + "\n";
   out += std::string("bias-safety: ") + (settings_.bias_safety ? "on" : "off") + "\n";
+  out += "bias-rate-limit: " + (settings_.bias_rate_limit.empty() ? std::string("(rate_limits.bias_eval)") : settings_.bias_rate_limit) + "\n";
   out += "config: " + (settings_.config_file.empty() ? std::string("(built-in defaults)") : settings_.config_file) + "\n";
   out += config::to_json_text(config_);
   if (!out.empty() && out.back() != '\n') out += "\n";
@@ -305,7 +317,7 @@ ReplReply ReplSession::show_config() const {
 
 ReplReply ReplSession::set(std::string_view key_value) {
   const auto [key, value] = split_word(key_value);
-  if (key.empty() || value.empty()) return fail("usage: set KEY VALUE (keys: base-url, model, config, fixtures, bbq-data, bias-safety)");
+  if (key.empty() || value.empty()) return fail("usage: set KEY VALUE (keys: base-url, model, config, fixtures, bbq-data, bias-safety, bias-rate-limit)");
   const std::string v(value);
   if (key == "base-url") {
     openai::ClientConfig probe;
@@ -323,11 +335,18 @@ ReplReply ReplSession::set(std::string_view key_value) {
     settings_.fixtures_dir = v;
   } else if (key == "bbq-data") {
     settings_.bbq_data = v;
+  } else if (key == "bias-rate-limit") {
+    std::int64_t per_minute = 0;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), per_minute);
+    if (v != "off" && (ec != std::errc() || end != v.data() + v.size() || per_minute < 1 || per_minute > 100000000)) {
+      return fail("bias-rate-limit: expected requests per minute (>= 1) or off");
+    }
+    settings_.bias_rate_limit = v;
   } else if (key == "bias-safety") {
     if (v != "on" && v != "off") return fail("bias-safety: expected on or off");
     settings_.bias_safety = v == "on";
   } else {
-    return fail("set: unknown key '" + std::string(key.substr(0, 64)) + "' (base-url, model, config, fixtures, bbq-data, bias-safety)");
+    return fail("set: unknown key '" + std::string(key.substr(0, 64)) + "' (base-url, model, config, fixtures, bbq-data, bias-safety, bias-rate-limit)");
   }
   pipeline_.reset();  // rebuilt with the new settings on next use
   return ok(std::string(key) + " = " + v + "\n");

@@ -14,6 +14,7 @@
 // rebuilt after `set`; `bias` runs the BBQ bias evaluation through the evaluator given.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -33,6 +34,9 @@ struct ReplSettings {
   std::string config_file;          // the configuration file read, empty for the defaults
   std::string bbq_data;             // folder of BBQ <Category>.jsonl; empty: the evaluator's default
   bool bias_safety = false;         // send the bias evaluation through the safety layer
+  // Pacing of the bias evaluation: "" (the configuration's rate_limits.bias_eval), "off", or
+  // requests per minute.
+  std::string bias_rate_limit;
 };
 
 struct ReplReply {
@@ -47,6 +51,7 @@ struct BiasEvalRequest {
   std::vector<std::string> categories;  // empty: every category
   std::string dataset_dir;              // empty: the evaluator's default data
   bool safety = false;
+  std::optional<std::int64_t> rate_limit_per_minute;  // nullopt: no pacing
   const config::EchoesConfig* config = nullptr;
 };
 using BiasEvaluator = std::function<Result<std::string>(const BiasEvalRequest&)>;

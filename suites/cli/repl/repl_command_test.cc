@@ -2,7 +2,8 @@
 // (forkpty): the prompt shows, a prompt sent through the safety layer shows its answer, the up
 // arrow recalls the previous line from libedit's history (the request is sent again), quit exits 0
 // and the history file keeps the line. With piped input (script mode): no prompt, every command's
-// output, and the first failing command ends the script with exit 1, naming the line.
+// output, and the first failing command ends the script with exit 1, naming the line; the bias
+// command runs the BBQ evaluation against the recorded UnifiedQA answers.
 #include <poll.h>
 #include <signal.h>
 #include <pty.h>
@@ -153,6 +154,24 @@ TEST_F(ReplCommandTest, PipedInputRunsAsAScriptThatStopsAtTheFirstFailingCommand
   const ScriptResult passing = run_script(dir_, base_url_, "set model gpt-4o-mini\nsend Say hello.\nconfig\n");
   EXPECT_EQ(passing.exit_code, 0) << passing.output;
   EXPECT_NE(passing.output.find("model: gpt-4o-mini"), std::string::npos) << passing.output;
+}
+
+}  // namespace
+
+namespace {
+
+TEST(ReplBiasCommandTest, TheBiasCommandRunsTheBbqEvaluationAgainstTheRecordedAnswers) {
+  MockServerFixture mock(MockServerFixture::replaying(ECHOES_FIXTURES_DIR "/cassettes/bbq"));
+  ASSERT_TRUE(mock.start());
+  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) / "repl_bias";
+  std::filesystem::create_directories(dir);
+  const ScriptResult run = run_script(dir, mock.base_url() + "/v1",
+                                      "set model uqa-race\nset bias-rate-limit off\nbias Sexual_orientation\n");
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  // Both contexts of the category, each over its 432 examples, and the request count.
+  EXPECT_EQ(count(run.output, "Sexual_orientation"), 2u) << run.output;
+  EXPECT_EQ(count(run.output, " 432 "), 2u) << run.output;
+  EXPECT_NE(run.output.find("864 requests"), std::string::npos) << run.output;
 }
 
 }  // namespace
