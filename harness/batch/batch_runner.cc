@@ -112,6 +112,76 @@ class WorkQueue {
   bool stopped_ = false;
 };
 
+void count(BatchCounters& counters, LineOutcome outcome);
+
+// Commits results in groups from one thread: whatever completed while the previous commit ran goes
+// into the next transaction. A result is recorded (and counted) only once its group committed;
+// one that was still pending when the process died is sent again on resume.
+class ResultWriter {
+ public:
+  ResultWriter(BatchStore& store, BatchCounters& counters, std::function<void(Error)> on_failure)
+      : store_(store), counters_(counters), on_failure_(std::move(on_failure)), thread_([this] { loop(); }) {}
+  ~ResultWriter() { finish(); }
+  // Waits while too many results are pending (the store is behind).
+  void add(BatchStore::Record record, LineOutcome outcome) {
+    std::unique_lock lock(mutex_);
+    room_.wait(lock, [&] { return pending_.size() < kMaxPending || failed_; });
+    if (failed_) return;
+    pending_.push_back(std::move(record));
+    outcomes_.push_back(outcome);
+    wake_.notify_one();
+  }
+  // Commits what is pending and stops.
+  void finish() {
+    {
+      std::lock_guard lock(mutex_);
+      if (finished_) return;
+      finished_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+
+ private:
+  static constexpr std::size_t kMaxPending = kMaxResultsPerCommit;
+  void loop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [&] { return !pending_.empty() || finished_; });
+      if (pending_.empty()) return;  // finished, nothing left
+      std::vector<BatchStore::Record> group;
+      std::vector<LineOutcome> outcomes;
+      group.swap(pending_);
+      outcomes.swap(outcomes_);
+      room_.notify_all();
+      lock.unlock();
+      Status committed = store_.record_all(group);
+      if (committed) {
+        for (LineOutcome o : outcomes) count(counters_, o);
+      }
+      lock.lock();
+      if (!committed) {
+        failed_ = true;
+        room_.notify_all();
+        lock.unlock();
+        on_failure_(committed.error());
+        return;
+      }
+    }
+  }
+
+  BatchStore& store_;
+  BatchCounters& counters_;
+  std::function<void(Error)> on_failure_;
+  std::mutex mutex_;
+  std::condition_variable wake_, room_;
+  std::vector<BatchStore::Record> pending_;
+  std::vector<LineOutcome> outcomes_;
+  bool finished_ = false;
+  bool failed_ = false;
+  std::thread thread_;  // last: starts after the members it uses
+};
+
 SentLine send_one(const BatchRunOptions& options, const LineSender& sender, const openai::ChatCompletionRequest& request) {
   if (options.pace != nullptr) {
     if (Status permit = options.pace->acquire(options.max_pace_wait); !permit) {
@@ -250,19 +320,16 @@ Result<BatchSummary> run_batch(const BatchRunOptions& options, const LineSender&
     queue.stop();
   };
   std::atomic<std::int64_t> sent{0};
+  ResultWriter writer(store, counters, fail);
   std::vector<std::thread> workers;
   for (int i = 0; i < options.concurrency; ++i) {
     workers.emplace_back([&] {
       while (std::optional<Work> work = queue.pop()) {
         const SentLine result = send_one(options, sender, work->parsed.request);
         ++sent;
-        if (Status s = store.record(work->line, work->digest, to_string(result.outcome),
-                                    output_line(work->line, work->parsed, result));
-            !s) {
-          fail(s.error());
-          return;
-        }
-        count(counters, result.outcome);
+        writer.add(BatchStore::Record{work->line, std::move(work->digest), std::string(to_string(result.outcome)),
+                                      output_line(work->line, work->parsed, result)},
+                   result.outcome);
       }
     });
   }
@@ -283,17 +350,15 @@ Result<BatchSummary> run_batch(const BatchRunOptions& options, const LineSender&
         summary.bad_line_reason = parsed.invalid;
         break;
       }
-      if (Status s = store.record(line->number, digest, "invalid", invalid_output_line(line->number, parsed)); !s) {
-        fail(s.error());
-        break;
-      }
-      count(counters, LineOutcome::kInvalid);
+      writer.add(BatchStore::Record{line->number, std::move(digest), "invalid", invalid_output_line(line->number, parsed)},
+                 LineOutcome::kInvalid);
       continue;
     }
     if (!queue.push(Work{line->number, std::move(digest), std::move(parsed)})) break;
   }
   queue.close();
   for (std::thread& worker : workers) worker.join();
+  writer.finish();
   summary.sent = sent.load();
   if (failure) return *failure;
   if (reader.failed()) return Error(ErrorCode::kInvalidInput, "reading the input failed", options.input);

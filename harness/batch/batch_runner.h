@@ -11,10 +11,14 @@
 // Output lines: {"line", "id"?, "custom_id"?, "outcome": "answer"|"blocked"|"error"|"invalid",
 // "response"?, "decision"?, "error"?} (schema fixtures/contracts/batch_output_line.schema.json).
 // Resume: lines recorded with the same input bytes are not sent again; lines in flight when a run
-// died were never recorded and are sent again (at least once towards the upstream).
+// died were never recorded and are sent again (at least once towards the upstream). Results are
+// committed in groups (one transaction for whatever completed during the previous commit, at most
+// kMaxResultsPerCommit), so after a kill at most concurrency + 2 * kMaxResultsPerCommit lines that
+// had an answer are sent again: those in flight, those waiting for a commit, those in the commit.
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -32,6 +36,8 @@ namespace echoes::harness::batch {
 
 inline constexpr std::string_view kBatchOutputLineFormat = "echoes-batch-output-line";
 inline constexpr int kBatchOutputLineVersion = 1;
+// The most results one store transaction holds (and the most waiting for the next one).
+inline constexpr std::size_t kMaxResultsPerCommit = 64;
 
 enum class LineOutcome : std::uint8_t { kAnswer, kBlocked, kError, kInvalid };
 std::string_view to_string(LineOutcome outcome);  // "answer" "blocked" "error" "invalid"

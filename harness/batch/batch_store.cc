@@ -147,6 +147,33 @@ Status BatchStore::record(std::int64_t line, std::string_view input_digest, std:
   return ok_status();
 }
 
+Status BatchStore::record_all(const std::vector<Record>& records) {
+  std::lock_guard lock(mutex_);
+  if (Status s = exec("BEGIN IMMEDIATE"); !s) return s;
+  Statement insert(db_, "INSERT OR REPLACE INTO results (line, input_digest, outcome, output) VALUES (?1, ?2, ?3, ?4)");
+  if (!insert.ok()) {
+    exec("ROLLBACK").ok();
+    return sqlite_error("cannot record results");
+  }
+  for (const Record& r : records) {
+    sqlite3_reset(insert.get());
+    insert.bind(1, r.line);
+    insert.bind(2, r.input_digest);
+    insert.bind(3, r.outcome);
+    insert.bind(4, r.output_json);
+    if (sqlite3_step(insert.get()) != SQLITE_DONE) {
+      Error e = sqlite_error("cannot record line " + std::to_string(r.line));
+      exec("ROLLBACK").ok();
+      return e;
+    }
+  }
+  if (Status s = exec("COMMIT"); !s) {
+    exec("ROLLBACK").ok();
+    return s;
+  }
+  return ok_status();
+}
+
 Status BatchStore::for_each_result(
     std::int64_t last_line,
     const std::function<Status(std::int64_t, std::string_view, std::string_view)>& visit) const {

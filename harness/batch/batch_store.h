@@ -8,7 +8,7 @@
 //   (*store)->for_each_result(total_lines, [&](std::int64_t line, std::string_view outcome,
 //                                              std::string_view json) { ... });
 //
-// Contract: record() returns only after the line's result is committed (one transaction per line),
+// Contract: record() / record_all() return only after the results are committed (one transaction),
 // so a line is either wholly recorded or not at all; a line not recorded when the process dies is
 // sent again on resume (at least once towards the upstream). Each result keeps the digest of its
 // input line: on resume a line whose input changed since (a fixed bad line) is run again.
@@ -25,6 +25,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/base/result.h"
 
@@ -61,6 +62,14 @@ class BatchStore {
   // Records (or replaces) the result of `line`, committed before returning.
   Status record(std::int64_t line, std::string_view input_digest, std::string_view outcome,
                 std::string_view output_json);
+  struct Record {
+    std::int64_t line = 0;
+    std::string input_digest;
+    std::string outcome;
+    std::string output_json;
+  };
+  // Records several results in one transaction (group commit): all of them or none.
+  Status record_all(const std::vector<Record>& records);
   // Calls visit(line, outcome, output_json) for each recorded line numbered 1..last_line, in
   // ascending order; an error from `visit` stops the walk and is returned.
   Status for_each_result(

@@ -238,9 +238,10 @@ CommandRun add_batch_command(CLI::App& app) {
       "Output lines: {\"line\", \"id\"?, \"custom_id\"?, \"outcome\": answer|blocked|error|invalid, "
       "\"response\"?, \"decision\"?, \"error\"?} (fixtures/contracts/batch_output_line.schema.json).\n"
       "Progress is kept in OUT.progress.sqlite (SQLite, WAL) as each line completes: after a crash or "
-      "kill -9, run the same command with --resume. Completed lines are not sent again; requests that "
-      "were in flight when the run died were not recorded and ARE SENT AGAIN on resume (at least once "
-      "towards the upstream). A line whose input changed since is run again.\n"
+      "kill -9, run the same command with --resume. Recorded lines are not sent again; requests that "
+      "were in flight when the run died, or answered but not yet recorded (results are committed in "
+      "groups of up to 64), ARE SENT AGAIN on resume (at least once towards the upstream). A line "
+      "whose input changed since is run again.\n"
       "Exit: 0 every line has an outcome and none is error; 1 some line ended in error; 2 could not "
       "run, or --on-bad-line fail stopped at an invalid line (progress kept).");
   run_command->add_option("input", run->input, "Input JSON Lines file")->required()->check(CLI::ExistingFile);

@@ -53,6 +53,19 @@ TEST_F(BatchStoreTest, RecordedResultsSurviveReopeningWithResume) {
   EXPECT_EQ(seen, std::vector<std::string>{"1"});
 }
 
+TEST_F(BatchStoreTest, AGroupIsRecordedInOneTransaction) {
+  {
+    auto store = BatchStore::open(path_, identity_, false);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE((*store)->record_all({{2, "d2", "answer", R"({"line":2})"}, {5, "d5", "error", R"({"line":5})"}}));
+  }
+  auto store = BatchStore::open(path_, identity_, true);
+  ASSERT_TRUE(store);
+  auto done = (*store)->completed();
+  ASSERT_TRUE(done);
+  EXPECT_EQ(*done, (std::map<std::int64_t, std::string>{{2, "d2"}, {5, "d5"}}));
+}
+
 TEST_F(BatchStoreTest, EarlierProgressWithoutResumeIsRefused) {
   ASSERT_TRUE(BatchStore::open(path_, identity_, false));
   auto again = BatchStore::open(path_, identity_, false);
