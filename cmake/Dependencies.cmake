@@ -110,3 +110,15 @@ echoes_find_package(yaml-cpp libyaml-cpp-dev)
 
 # zlib deflates the HDR histograms of HdrHistogram's interval logs (core/monitor/histogram_log.cc).
 echoes_find_package(ZLIB zlib1g-dev)
+
+# SQLite (WAL mode) keeps `echoes batch run`'s progress beside its output (harness/batch/batch_store.cc).
+pkg_check_modules(sqlite3 QUIET IMPORTED_TARGET GLOBAL sqlite3)
+if(NOT sqlite3_FOUND)
+  echoes_missing(SQLite libsqlite3-dev)
+endif()
+
+# libedit gives `echoes repl` line editing and history (harness/repl/line_editor.cc).
+pkg_check_modules(libedit QUIET IMPORTED_TARGET GLOBAL libedit)
+if(NOT libedit_FOUND)
+  echoes_missing(libedit libedit-dev)
+endif()

@@ -5,6 +5,7 @@
 
 #include "harness/cli/commands.h"
 #include "harness/load/load_summary.h"
+#include "harness/batch/batch_runner.h"
 #include "harness/bbq_eval.h"
 #include "harness/counterfactual_eval.h"
 #include "harness/efficacy_eval.h"
@@ -21,6 +22,7 @@ const std::vector<DocumentFormat>& document_formats() {
       {harness::kScanLineFormat, harness::kScanLineVersion, "json-lines"},
       {harness::kEfficacyReportFormat, harness::kEfficacyReportVersion, "document"},
       {harness::kLoadSummaryFormat, harness::kLoadSummaryVersion, "document"},
+      {harness::batch::kBatchOutputLineFormat, harness::batch::kBatchOutputLineVersion, "json-lines"},
       {harness::kBbqReportFormat, harness::kBbqReportVersion, "document"},
       {harness::kCounterfactualReportFormat, harness::kCounterfactualReportVersion, "document"},
   };

@@ -34,6 +34,8 @@ CommandRun add_eval_command(CLI::App& app);     // eval_command.cc
 CommandRun add_gate_command(CLI::App& app);     // gate_command.cc
 CommandRun add_report_command(CLI::App& app);   // report_command.cc
 CommandRun add_load_command(CLI::App& app);     // load_command.cc
+CommandRun add_batch_command(CLI::App& app);    // batch_command.cc
+CommandRun add_repl_command(CLI::App& app);     // repl_command.cc
 CommandRun add_cassette_command(CLI::App& app); // cassette_command.cc
 // later: ...
 

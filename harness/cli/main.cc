@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
         {"gate", add_gate_command(app)},
         {"report", add_report_command(app)},
         {"load", add_load_command(app)},
+        {"batch", add_batch_command(app)},
+        {"repl", add_repl_command(app)},
         {"cassette", add_cassette_command(app)},
     };
     try {
@@ -47,7 +49,7 @@ int main(int argc, char** argv) {
     for (const auto& [name, run] : commands) {
       if (app.got_subcommand(name)) return run();
     }
-    return cannot_run("a subcommand is required (config, scan, train, eval, gate, report, load, cassette); run with --help for more");
+    return cannot_run("a subcommand is required (config, scan, train, eval, gate, report, load, cassette, batch, repl); run with --help for more");
   } catch (const std::exception& e) {
     return cannot_run(std::string("internal error: ") + e.what());
   }
