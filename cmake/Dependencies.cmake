@@ -110,3 +110,10 @@ echoes_find_package(yaml-cpp libyaml-cpp-dev)
 
 # zlib deflates the HDR histograms of HdrHistogram's interval logs (core/monitor/histogram_log.cc).
 echoes_find_package(ZLIB zlib1g-dev)
+
+# libsodium: the audit log's Ed25519 signatures, the key file's secretbox encryption, request
+# signing's HMAC-SHA256 and key derivation from the master key (core/security/).
+pkg_check_modules(libsodium QUIET IMPORTED_TARGET GLOBAL libsodium)
+if(NOT libsodium_FOUND)
+  echoes_missing(libsodium libsodium-dev)
+endif()
