@@ -205,11 +205,6 @@ AuditVerification verify_audit_text(std::string_view log, std::optional<std::str
     lines.push_back(Line{log.substr(start, end - start), number, start});
     start = end + 1;
   }
-  if (lines.empty() && !torn) {
-    v.verdict = AuditVerdict::kBroken;
-    v.message = "the log is empty: not even its header record is there";
-    return v;
-  }
 
   // Where each seq claims to be, for telling a reordering from a gap.
   std::unordered_map<std::uint64_t, std::size_t> seq_positions;
@@ -300,9 +295,9 @@ AuditVerification verify_audit_text(std::string_view log, std::optional<std::str
                       "verifies up to seq " + std::to_string(expected == 0 ? 0 : expected - 1));
   }
   if (v.records == 0) {
-    v.verdict = AuditVerdict::kBroken;
-    v.message = "no complete header record";
-    return v;
+    // A writer interrupted before its header was complete, or a log emptied: whole only when no
+    // anchor says that records existed.
+    v.notes.push_back("no complete record: the log is empty or holds only an interrupted header");
   }
 
   if (!anchor) {
@@ -329,7 +324,8 @@ AuditVerification verify_audit_text(std::string_view log, std::optional<std::str
     }
     if (*seq >= v.records) {
       bad.message = "tail truncated: the anchor names record seq " + std::to_string(*seq) +
-                    " but the log ends at seq " + std::to_string(v.records - 1);
+                    (v.records == 0 ? std::string(" but the log holds no record")
+                                    : " but the log ends at seq " + std::to_string(v.records - 1));
       return bad;
     }
     auto pos = seq_positions.find(*seq);
@@ -339,9 +335,10 @@ AuditVerification verify_audit_text(std::string_view log, std::optional<std::str
     }
     v.anchor_checked = true;
   }
-  v.message = "whole: " + std::to_string(v.records) + " records (seq 0 to " +
-              std::to_string(v.records - 1) + ")" +
-              (v.anchor_checked ? ", matching the anchor" : std::string());
+  v.message = v.records == 0 ? std::string("whole: no records")
+                             : "whole: " + std::to_string(v.records) + " records (seq 0 to " +
+                                   std::to_string(v.records - 1) + ")" +
+                                   (v.anchor_checked ? ", matching the anchor" : std::string());
   return v;
 }
 
@@ -373,12 +370,14 @@ struct AuditWriter::State {
   std::size_t unsynced = 0;
 
   // Under the mutex.
-  Status write_record(json j) {
+  // `prefix` goes out in the same write(2) as the line (the newline that ends a torn line, so a
+  // crash cannot leave it terminated without its recovery record).
+  Status write_record(json j, std::string_view prefix = {}) {
     j["seq"] = next_seq;
     j["prev"] = last_hash;
     j["time"] = rfc3339(clock->wall_now());
     const std::string line = signed_line(j.dump(-1, ' ', false, json::error_handler_t::replace), key);
-    if (Status s = write_all(fd, line + "\n", path); !s) return s;
+    if (Status s = write_all(fd, std::string(prefix) + line + "\n", path); !s) return s;
     last_hash = sha256_hex(line);
     ++next_seq;
     ++unsynced;
@@ -461,6 +460,16 @@ Result<std::unique_ptr<AuditWriter>> AuditWriter::open(const std::string& path, 
   bool exists = false;
   Result<std::string> text = read_file(path, exists);
   if (!text) return text.error();
+  // Only an interrupted header (no complete record): nothing signed is lost by starting afresh.
+  std::optional<std::string> discarded;
+  if (!text->empty()) {
+    const AuditVerification first = verify_audit_text(*text, std::nullopt, key.public_key);
+    if (first.whole() && first.records == 0) {
+      discarded = *text;
+      if (::ftruncate(st.fd, 0) != 0) return io_error(path, "cannot truncate an interrupted header").error();
+      text->clear();
+    }
+  }
   if (text->empty()) {
     json header = {{"type", "header"},
                    {"format", kAuditLogFormat},
@@ -470,6 +479,12 @@ Result<std::unique_ptr<AuditWriter>> AuditWriter::open(const std::string& path, 
                    {"key_fingerprint", key_fingerprint(key.public_key)}};
     std::lock_guard lock(st.mutex);
     if (Status s = st.write_record(std::move(header)); !s) return s.error();
+    if (discarded) {
+      json note = {{"type", "discarded_partial_header"},
+                   {"torn_bytes", discarded->size()},
+                   {"torn_sha256", sha256_hex(*discarded)}};
+      if (Status s = st.write_record(std::move(note)); !s) return s.error();
+    }
     if (Status s = st.sync(); !s) return s.error();
     return std::unique_ptr<AuditWriter>(new AuditWriter(std::move(writer.state_)));
   }
@@ -496,11 +511,10 @@ Result<std::unique_ptr<AuditWriter>> AuditWriter::open(const std::string& path, 
   st.last_hash = v.last_hash;
   std::lock_guard lock(st.mutex);
   if (torn_bytes) {
-    if (Status s = write_all(st.fd, "\n", path); !s) return s.error();
     json recovery = {{"type", "recovery"},
                      {"torn_bytes", torn_bytes->size()},
                      {"torn_sha256", sha256_hex(*torn_bytes)}};
-    if (Status s = st.write_record(std::move(recovery)); !s) return s.error();
+    if (Status s = st.write_record(std::move(recovery), "\n"); !s) return s.error();
   }
   json opened = {{"type", "writer_opened"},
                  {"fsync", to_string(options.fsync)},

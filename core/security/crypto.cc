@@ -36,25 +36,28 @@ Result<MasterKey> parse_master_key(std::string_view text, std::string_view sourc
   return key;
 }
 
-Result<MasterKey> read_master_key_file(const std::string& path) {
+Result<MasterKey> read_master_key_file(const std::string& path) { return read_key_file(path, "master key"); }
+
+Result<MasterKey> read_key_file(const std::string& path, std::string_view what_view) {
+  const std::string what(what_view);
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    return Error(ErrorCode::kNotFound, path + ": cannot open the master key file: " + std::strerror(errno), path);
+    return Error(ErrorCode::kNotFound, path + ": cannot open the " + what + " file: " + std::strerror(errno), path);
   }
   if (!S_ISREG(st.st_mode)) {
-    return Error(ErrorCode::kInvalidInput, path + ": the master key file is not a regular file", path);
+    return Error(ErrorCode::kInvalidInput, path + ": the " + what + " file is not a regular file", path);
   }
   if ((st.st_mode & 0077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
     return Error(ErrorCode::kPermissionDenied,
-                 path + ": the master key file has mode " + mode +
+                 path + ": the " + what + " file has mode " + mode +
                      "; it must be 0600 or stricter (chmod 600 " + path + ")",
                  path);
   }
   std::FILE* in = std::fopen(path.c_str(), "rb");
   if (in == nullptr) {
-    return Error(ErrorCode::kNotFound, path + ": cannot open the master key file: " + std::strerror(errno), path);
+    return Error(ErrorCode::kNotFound, path + ": cannot open the " + what + " file: " + std::strerror(errno), path);
   }
   char buffer[256];
   const std::size_t n = std::fread(buffer, 1, sizeof buffer, in);

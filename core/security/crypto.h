@@ -39,6 +39,9 @@ Result<MasterKey> parse_master_key(std::string_view base64_text, std::string_vie
 // Reads a master key file: refused unless it is a regular file of mode 0600 or stricter (no group
 // or other permission bits), with the mode named in the message.
 Result<MasterKey> read_master_key_file(const std::string& path);
+// Any 32-byte key kept as base64 in a file under the same rule (mode 0600 or stricter); `what`
+// names it in messages ("signing key").
+Result<MasterKey> read_key_file(const std::string& path, std::string_view what);
 // $ECHOES_MASTER_KEY (base64), else the file named by $ECHOES_MASTER_KEY_FILE; kNotFound when
 // neither is set, naming both.
 Result<MasterKey> master_key_from_environment();

@@ -69,6 +69,19 @@ SignatureHeaders sign_request(const SigningSecret& secret, std::string_view meth
   return h;
 }
 
+std::vector<std::pair<std::string, std::string>> signed_request_headers(
+    const SigningSecret& secret, std::string_view method, std::string_view path_and_query,
+    std::string_view body, WallTime now) {
+  const std::size_t q = path_and_query.find('?');
+  const std::string_view path = path_and_query.substr(0, q);
+  const std::string_view query = q == std::string_view::npos ? std::string_view() : path_and_query.substr(q + 1);
+  const SignatureHeaders h = sign_request(secret, method, path, query, body, now, random_nonce());
+  return {{std::string(kKeyIdHeader), h.key_id},
+          {std::string(kTimestampHeader), h.timestamp},
+          {std::string(kNonceHeader), h.nonce},
+          {std::string(kSignatureHeader), h.signature}};
+}
+
 RequestVerifier::RequestVerifier(std::vector<SigningSecret> secrets, Clock& clock, VerifierOptions options)
     : clock_(clock), options_(options) {
   (void)init_crypto();

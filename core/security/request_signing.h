@@ -60,6 +60,12 @@ SignatureHeaders sign_request(const SigningSecret& secret, std::string_view meth
                               std::string_view query, std::string_view body, WallTime now,
                               std::string nonce);
 
+// The client side in one call: the four headers (name, value) to add to a request to a control
+// surface, signed now with a fresh nonce.
+std::vector<std::pair<std::string, std::string>> signed_request_headers(
+    const SigningSecret& secret, std::string_view method, std::string_view path_and_query,
+    std::string_view body, WallTime now);
+
 struct VerifierOptions {
   std::chrono::seconds max_skew{300};  // |now - timestamp| allowed
   std::size_t nonce_capacity = 100'000; // nonces remembered; when full of unexpired ones, refuse

@@ -34,6 +34,8 @@ CommandRun add_eval_command(CLI::App& app);     // eval_command.cc
 CommandRun add_gate_command(CLI::App& app);     // gate_command.cc
 CommandRun add_report_command(CLI::App& app);   // report_command.cc
 CommandRun add_load_command(CLI::App& app);     // load_command.cc
+CommandRun add_audit_command(CLI::App& app);    // audit_command.cc
+CommandRun add_keys_command(CLI::App& app);     // keys_command.cc
 // later: ...
 
 // --- Shared by the subcommands (command_support.cc) -------------------------------------------

@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
         {"gate", add_gate_command(app)},
         {"report", add_report_command(app)},
         {"load", add_load_command(app)},
+        {"audit", add_audit_command(app)},
+        {"keys", add_keys_command(app)},
     };
     try {
       app.parse(argc, argv);
@@ -46,7 +48,7 @@ int main(int argc, char** argv) {
     for (const auto& [name, run] : commands) {
       if (app.got_subcommand(name)) return run();
     }
-    return cannot_run("a subcommand is required (config, scan, train, eval, gate, report, load); run with --help for more");
+    return cannot_run("a subcommand is required (config, scan, train, eval, gate, report, load, audit, keys); run with --help for more");
   } catch (const std::exception& e) {
     return cannot_run(std::string("internal error: ") + e.what());
   }

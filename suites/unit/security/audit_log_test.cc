@@ -223,8 +223,24 @@ TEST_F(AuditLogTest, AWriterRefusesToExtendALogThatDoesNotVerify) {
   EXPECT_NE(writer.error().message.find("does not verify"), std::string::npos);
 }
 
+TEST_F(AuditLogTest, AnInterruptedHeaderIsNotedAndTheNextWriterStartsAfresh) {
+  write_records(0);
+  const std::string header = read_text(path_);
+  std::filesystem::remove(anchor_path(path_));
+  write_text(path_, header.substr(0, 30));
+  AuditVerification v = verify();
+  EXPECT_TRUE(v.whole()) << v.message;
+  EXPECT_EQ(v.records, 0u);
+  EXPECT_TRUE(v.torn_tail);
+  write_records(1);
+  v = verify();
+  EXPECT_TRUE(v.whole()) << v.message;
+  EXPECT_EQ(v.records, 3u);  // header, the discarded header's note, one decision
+  EXPECT_NE(read_text(path_).find("\"type\":\"discarded_partial_header\""), std::string::npos);
+}
+
 TEST_F(AuditLogTest, HostileTextIsBrokenNotACrash) {
-  for (std::string text : {std::string(""), std::string("\n\n\n"), std::string(2'000'000, '{') + "\n",
+  for (std::string text : {std::string("\n\n\n"), std::string(2'000'000, '{') + "\n",
                            std::string("{\"sig\":\"\"}\n"), std::string("[1,2,3]\n")}) {
     const AuditVerification v = verify_audit_text(text, std::nullopt, key_.public_key);
     EXPECT_FALSE(v.whole()) << text.substr(0, 20);
