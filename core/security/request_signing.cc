@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <charconv>
+#include <iterator>
 #include <cstring>
 
 #include "core/security/crypto.h"

@@ -11,7 +11,6 @@
 namespace echoes::config {
 namespace {
 
-const std::string kHash(64, 'a');
 
 std::map<std::string, std::string>& fake_env() {
   static std::map<std::string, std::string> env;
