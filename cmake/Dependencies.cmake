@@ -122,3 +122,10 @@ pkg_check_modules(libedit QUIET IMPORTED_TARGET GLOBAL libedit)
 if(NOT libedit_FOUND)
   echoes_missing(libedit libedit-dev)
 endif()
+
+# libsodium: the audit log's Ed25519 signatures, the key file's secretbox encryption, request
+# signing's HMAC-SHA256 and key derivation from the master key (core/security/).
+pkg_check_modules(libsodium QUIET IMPORTED_TARGET GLOBAL libsodium)
+if(NOT libsodium_FOUND)
+  echoes_missing(libsodium libsodium-dev)
+endif()

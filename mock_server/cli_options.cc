@@ -7,7 +7,11 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstdint>
+#include <filesystem>
 #include <limits>
+
+#include "core/config/config.h"
+#include "core/security/crypto.h"
 
 namespace echoes::mock {
 namespace {
@@ -69,6 +73,8 @@ const CLI::Validator kNonNegativeReal(
 // What the flags fill beyond MockServerOptions' own fields, before they are checked.
 struct RawFlags {
   std::string mode = "replay";
+  std::string config;
+  std::vector<std::string> signing_key_files;
   std::string ignore_fields;
   std::vector<std::string> redact;
 };
@@ -109,6 +115,16 @@ void declare_flags(CLI::App& app, CliOptions& options, RawFlags& raw) {
   add_value(app, "--seed", server.seed, "seed of the fault RNG (default 0)")
       ->check(whole_number_in(std::uint64_t{0}, std::numeric_limits<std::uint64_t>::max()));
   add_value(app, "--admin-token", server.admin_token, "require \"Authorization: Bearer T\" on /__admin/");
+  add_value(app, "--admin-signing-key-file", raw.signing_key_files,
+            "accept /__admin/ requests signed with the key in FILE (base64 of 32 bytes, mode 0600; "
+            "key id: the file's name without its extension; repeatable)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
+  add_value(app, "--config", raw.config,
+            "an echoes configuration whose principals and roles guard /__admin/ (tokens by SHA-256, "
+            "signing keys by file)");
+  add_value(app, "--audit-log", options.audit_log,
+            "record refused /__admin/ calls in this signed audit log (needs ECHOES_MASTER_KEY)");
   app.add_flag("--strict-sequence", server.match.strict_sequence,
                "fail a request whose recorded answers are used up");
   add_value(app, "--ignore-fields", raw.ignore_fields,
@@ -220,6 +236,25 @@ Result<CliOptions> parse_cli_options(const std::vector<std::string>& args) {
   if (app.count("--ignore-fields") > 0) server.match.ignored_fields = split_commas(raw.ignore_fields);
   server.redact_patterns.insert(server.redact_patterns.end(), raw.redact.begin(), raw.redact.end());
 
+  for (const std::string& file : raw.signing_key_files) {
+    Result<security::MasterKey> key = security::read_key_file(file, "signing key");
+    if (!key) return Error(ErrorCode::kInvalidInput, "--admin-signing-key-file: " + key.error().message,
+                           "--admin-signing-key-file");
+    std::string id = std::filesystem::path(file).stem().string();
+    server.admin_signing_keys.push_back({id, std::string(security::as_bytes(key->bytes))});
+  }
+  if (!raw.config.empty()) {
+    Result<config::EchoesConfig> config = config::load_config(raw.config);
+    if (!config) return Error(ErrorCode::kInvalidInput, "--config: " + config.error().message, "--config");
+    auto policy = std::make_shared<security::AccessPolicy>(config::access_policy_of(*config));
+    for (const auto& [name, principal] : config->principals) {
+      if (principal.signing_key_file.empty()) continue;
+      Result<security::MasterKey> key = security::read_key_file(principal.signing_key_file, "signing key");
+      if (!key) return Error(ErrorCode::kInvalidInput, "--config: principal " + name + ": " + key.error().message, "--config");
+      server.admin_signing_keys.push_back({name, std::string(security::as_bytes(key->bytes))});
+    }
+    server.admin_access = std::move(policy);
+  }
   if (server.cassette_dir.empty() && server.mode == ServerMode::kReplay) {
     return Error(ErrorCode::kInvalidInput, "--cassettes: required", "--cassettes");
   }

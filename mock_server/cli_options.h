@@ -18,6 +18,9 @@ namespace echoes::mock {
 struct CliOptions {
   MockServerOptions server;
   bool quiet = false;  // no per-request log lines
+  // --audit-log FILE: refused /__admin/ calls are recorded there (opened by main with the master
+  // key from ECHOES_MASTER_KEY[_FILE]).
+  std::string audit_log;
   bool help = false;
 };
 

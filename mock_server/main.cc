@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/security/audit_log.h"
 #include "mock_server/cli_options.h"
 #include "mock_server/mock_server.h"
 
@@ -46,6 +47,21 @@ int main(int argc, char** argv) {
     };
   }
 
+  if (!options.audit_log.empty()) {
+    echoes::Result<echoes::security::MasterKey> master = echoes::security::master_key_from_environment();
+    if (!master) {
+      std::fprintf(stderr, "echoes-mock: --audit-log: %s\n", master.error().message.c_str());
+      return 2;
+    }
+    auto writer = echoes::security::AuditWriter::open(options.audit_log,
+                                                      echoes::security::derive_audit_signing_key(*master), {},
+                                                      echoes::SystemClock::instance());
+    if (!writer) {
+      std::fprintf(stderr, "echoes-mock: --audit-log: %s\n", writer.error().message.c_str());
+      return 2;
+    }
+    options.server.audit = std::move(*writer);
+  }
   MockServer server(options.server);
   if (echoes::Status s = server.start(); !s) {
     std::fprintf(stderr, "echoes-mock: %s\n", s.error().message.c_str());

@@ -44,7 +44,11 @@ MockServer::Impl::Impl(MockServerOptions options)
       store_(options_.match),
       journal_(options_.journal_capacity),
       rng_(options_.seed),
-      response_cache_(internal::ResponseCache::Limits{4096, options_.response_cache_bytes}) {}
+      response_cache_(internal::ResponseCache::Limits{4096, options_.response_cache_bytes}) {
+  if (!options_.admin_signing_keys.empty()) {
+    admin_verifier_ = std::make_unique<security::RequestVerifier>(options_.admin_signing_keys, clock_);
+  }
+}
 
 std::string MockServer::Impl::metrics_text() const {
   std::string text = metrics_.render_prometheus();

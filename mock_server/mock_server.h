@@ -22,10 +22,16 @@
 
 #include "core/base/clock.h"
 #include "core/base/result.h"
+#include "core/security/access_control.h"
+#include "core/security/request_signing.h"
 #include "mock_server/cassette_store.h"
 #include "mock_server/fault.h"
 #include "mock_server/mock_metrics.h"
 #include "mock_server/request_journal.h"
+
+namespace echoes::security {
+class AuditWriter;
+}
 
 namespace echoes::mock {
 
@@ -51,7 +57,15 @@ struct MockServerOptions {
   std::vector<std::string> redact_patterns = {R"(sk-[A-Za-z0-9_\-]{16,})"};
   std::string scenario_file;         // "" for none
   std::uint64_t seed = 0;            // the RNG behind probabilistic faults and latency draws
-  std::string admin_token;           // "" leaves /__admin/ open
+  std::string admin_token;           // "" leaves /__admin/ open (unless the fields below are set)
+  // Further /__admin/ credentials (mock_server/README.md, "Admin access"): HMAC-signed requests
+  // under these keys (core/security/request_signing.h), and principals with roles and token
+  // hashes. A signing key's id names a principal of admin_access; without admin_access, and for
+  // admin_token, the caller acts as role admin. Any of the three set: /__admin/ needs a credential.
+  std::vector<security::SigningSecret> admin_signing_keys;
+  std::shared_ptr<const security::AccessPolicy> admin_access;
+  // Where refused /__admin/ calls are recorded (401 and 403); null: not recorded.
+  std::shared_ptr<security::AuditWriter> audit;
   MatchOptions match;
   double time_scale = 1.0;           // multiplies recorded stream offsets (0 sends at once)
   std::int64_t hang_limit_ms = 30'000;  // no `hang` fault lasts longer

@@ -25,6 +25,7 @@ constexpr std::int64_t kMaxRequestsPerMinute = 1'000'000;
 constexpr std::int64_t kMaxResponseLength = 10'000'000;
 constexpr std::size_t kMaxNameLength = 64;
 constexpr int kFormatVersion = 1;
+constexpr std::int64_t kMaxBatchRecords = 1'000'000;
 
 // "~" and "/" escaped as RFC 6901 says.
 std::string pointer_token(std::string_view key) {
@@ -230,8 +231,137 @@ class Reader {
     });
   }
 
+  Result<bool> boolean(const json& value, const std::string& pointer) const {
+    if (!value.is_boolean()) return fail(pointer, "must be true or false, got " + shown(value)).error();
+    return value.get<bool>();
+  }
+
+  Result<std::string> path_string(const json& value, const std::string& pointer) const {
+    if (!value.is_string() || value.get_ref<const std::string&>().empty() ||
+        value.get_ref<const std::string&>().size() > 4096) {
+      return fail(pointer, "must be a file path (a string of 1 to 4096 characters), got " + shown(value)).error();
+    }
+    return value.get<std::string>();
+  }
+
+  Status audit(const json& object) {
+    AuditSettings& audit = config_.audit;
+    return members(object, "/audit",
+                   {"enabled", "file", "fsync", "batch_records", "lock_timeout_ms", "include_content"},
+                   [&](const std::string& key, const json& value, const std::string& at) -> Status {
+      mark(at);
+      if (key == "enabled" || key == "include_content") {
+        Result<bool> b = boolean(value, at);
+        if (!b) return b.error();
+        (key == "enabled" ? audit.enabled : audit.include_content) = *b;
+      } else if (key == "file") {
+        Result<std::string> f = path_string(value, at);
+        if (!f) return f.error();
+        audit.file = *f;
+      } else if (key == "fsync") {
+        if (!value.is_string() || (value != "per-record" && value != "batch")) {
+          return fail(at, shown(value) + " is not one of per-record, batch");
+        }
+        audit.fsync = value.get<std::string>();
+      } else if (key == "batch_records") {
+        Result<std::int64_t> n = integer(value, at, 1, kMaxBatchRecords);
+        if (!n) return n.error();
+        audit.batch_records = *n;
+      } else {
+        Result<std::int64_t> ms = integer(value, at, 1, kMaxTimeoutMs);
+        if (!ms) return ms.error();
+        audit.lock_timeout = std::chrono::milliseconds(*ms);
+      }
+      return ok_status();
+    });
+  }
+
+  Status keys(const json& object) {
+    return members(object, "/keys", {"file", "allow_environment_key"},
+                   [&](const std::string& key, const json& value, const std::string& at) -> Status {
+      mark(at);
+      if (key == "file") {
+        Result<std::string> f = path_string(value, at);
+        if (!f) return f.error();
+        config_.keys.file = *f;
+        return ok_status();
+      }
+      Result<bool> b = boolean(value, at);
+      if (!b) return b.error();
+      config_.keys.allow_environment_key = *b;
+      return ok_status();
+    });
+  }
+
+  Status roles(const json& object) {
+    return members(object, "/roles", {}, [&](const std::string& role, const json& value,
+                                             const std::string& at) -> Status {
+      if (Status s = name(role, at, "role"); !s) return s;
+      if (!value.is_array()) return fail(at, "must be an array of permissions, got " + shown(value));
+      std::set<std::string> permissions;
+      std::size_t index = 0;
+      for (const json& p : value) {
+        const std::string p_at = at + "/" + std::to_string(index++);
+        if (!p.is_string() || !security::permission_from_string(p.get_ref<const std::string&>())) {
+          return fail(p_at, shown(p) + " is not one of run-suites, change-scenarios, read-reports, "
+                                       "read-audit-log, manage-keys");
+        }
+        if (!permissions.insert(p.get<std::string>()).second) return fail(p_at, "appears twice");
+      }
+      config_.roles[role] = std::move(permissions);
+      mark(at);
+      return ok_status();
+    });
+  }
+
+  Status principals(const json& object) {
+    return members(object, "/principals", {}, [&](const std::string& principal, const json& value,
+                                                  const std::string& at) -> Status {
+      if (Status s = name(principal, at, "principal"); !s) return s;
+      if (!value.is_object() || !value.contains("role")) return fail(at, "requires \"role\"");
+      PrincipalSettings settings;
+      Status s = members(value, at, {"role", "token_sha256", "signing_key_file"},
+                         [&](const std::string& field, const json& v, const std::string& field_at) -> Status {
+        if (field == "role") {
+          if (!v.is_string()) return fail(field_at, "must be a role name, got " + shown(v));
+          if (Status n = name(v.get<std::string>(), field_at, "role"); !n) return n;
+          settings.role = v.get<std::string>();
+        } else if (field == "token_sha256") {
+          const bool hex = v.is_string() && v.get_ref<const std::string&>().size() == 64 &&
+                           std::all_of(v.get_ref<const std::string&>().begin(), v.get_ref<const std::string&>().end(),
+                                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+          if (!hex) return fail(field_at, "must be the token's SHA-256 as 64 lower-case hex digits (never the token)");
+          settings.token_sha256 = v.get<std::string>();
+        } else {
+          Result<std::string> f = path_string(v, field_at);
+          if (!f) return f.error();
+          settings.signing_key_file = *f;
+        }
+        return ok_status();
+      });
+      if (!s) return s;
+      config_.principals[principal] = std::move(settings);
+      mark(at);
+      return ok_status();
+    });
+  }
+
+  // After the whole document: every principal's role must exist.
+  Status cross_checks() const {
+    for (const auto& [principal, settings] : config_.principals) {
+      if (!config_.roles.contains(settings.role)) {
+        std::string names;
+        for (const auto& [role, p] : config_.roles) names += (names.empty() ? "" : ", ") + role;
+        return fail("/principals/" + pointer_token(principal) + "/role",
+                    "\"" + settings.role + "\" is not a role; expected one of " + names);
+      }
+    }
+    return ok_status();
+  }
+
   Status document(const json& root) {
-    return members(root, "", {"version", "safety", "rate_limits", "client"},
+    Status s = members(root, "", {"version", "safety", "rate_limits", "client", "profile", "audit", "keys",
+                                  "principals", "roles"},
                    [&](const std::string& key, const json& value, const std::string& at) -> Status {
       if (key == "version") {
         if (!value.is_number_integer() || value.get<std::int64_t>() != kFormatVersion) {
@@ -241,8 +371,25 @@ class Reader {
       }
       if (key == "safety") return safety(value);
       if (key == "rate_limits") return rate_limits(value);
+      if (key == "profile") {
+        if (value == "development") {
+          config_.profile = Profile::kDevelopment;
+        } else if (value == "production") {
+          config_.profile = Profile::kProduction;
+        } else {
+          return fail(at, shown(value) + " is not one of development, production");
+        }
+        mark(at);
+        return ok_status();
+      }
+      if (key == "audit") return audit(value);
+      if (key == "keys") return keys(value);
+      if (key == "principals") return principals(value);
+      if (key == "roles") return roles(value);
       return client(value);
     });
+    if (!s) return s;
+    return cross_checks();
   }
 
  private:
@@ -294,6 +441,10 @@ std::string_view to_string(ConfigOrigin origin) {
   return "default";
 }
 
+std::string_view to_string(Profile profile) {
+  return profile == Profile::kProduction ? "production" : "development";
+}
+
 EchoesConfig default_config() {
   using safety::Action;
   EchoesConfig config;
@@ -305,6 +456,10 @@ EchoesConfig default_config() {
       {"refusal", Action::kFlag},         {"length", Action::kFlag},
   };
   config.rate_limits.limits = RateLimiterConfig::defaults().limits;
+  const security::AccessPolicy builtin = security::AccessPolicy::with_builtin_roles();
+  for (const auto& [role, permissions] : builtin.roles()) {
+    for (security::Permission p : permissions) config.roles[role].insert(std::string(security::to_string(p)));
+  }
   // Defaults of ClientSettings are ClientConfig's and RetryPolicyConfig's.
   return config;
 }
@@ -373,6 +528,93 @@ Result<EchoesConfig> resolve_config(const std::optional<std::string>& flag, cons
   return default_config();
 }
 
+Status apply_environment(EchoesConfig& config, EnvLookup lookup) {
+  const auto value = [&](const char* name) -> std::optional<std::string> {
+    const char* v = lookup(name);
+    if (v == nullptr || *v == '\0') return std::nullopt;
+    return std::string(v);
+  };
+  const auto bad = [](const char* name, const std::string& rule) {
+    return Error(ErrorCode::kInvalidInput, std::string(name) + ": " + rule, name);
+  };
+  if (auto v = value("ECHOES_PROFILE")) {
+    if (*v == "production") {
+      config.profile = Profile::kProduction;
+    } else if (*v == "development") {
+      config.profile = Profile::kDevelopment;
+    } else {
+      return bad("ECHOES_PROFILE", "\"" + v->substr(0, 40) + "\" is not one of development, production");
+    }
+    config.set_by_env["/profile"] = "ECHOES_PROFILE";
+  }
+  if (auto v = value("ECHOES_AUDIT_LOG")) {
+    config.audit.file = *v;
+    config.audit.enabled = true;
+    config.set_by_env["/audit/file"] = "ECHOES_AUDIT_LOG";
+    config.set_by_env["/audit/enabled"] = "ECHOES_AUDIT_LOG";
+  }
+  if (auto v = value("ECHOES_AUDIT_FSYNC")) {
+    if (*v != "per-record" && *v != "batch") {
+      return bad("ECHOES_AUDIT_FSYNC", "\"" + v->substr(0, 40) + "\" is not one of per-record, batch");
+    }
+    config.audit.fsync = *v;
+    config.set_by_env["/audit/fsync"] = "ECHOES_AUDIT_FSYNC";
+  }
+  if (auto v = value("ECHOES_KEY_FILE")) {
+    config.keys.file = *v;
+    config.set_by_env["/keys/file"] = "ECHOES_KEY_FILE";
+  }
+  return ok_status();
+}
+
+Status check_profile(const EchoesConfig& config, std::string_view source_name) {
+  if (config.profile != Profile::kProduction) return ok_status();
+  const auto refuse = [&](const std::string& pointer, const std::string& rule) -> Status {
+    return Error(ErrorCode::kInvalidInput,
+                 std::string(source_name) + ": " + pointer + ": production profile: " + rule, pointer);
+  };
+  if (!config.audit.enabled) return refuse("/audit/enabled", "the audit log must be on");
+  if (config.audit.file.empty()) return refuse("/audit/file", "the audit log needs a file");
+  if (config.keys.allow_environment_key) {
+    return refuse("/keys/allow_environment_key",
+                  "plaintext keys from OPENAI_API_KEY are refused; store keys encrypted (echoes keys add) "
+                  "and set this to false");
+  }
+  const bool credentialed = std::any_of(config.principals.begin(), config.principals.end(), [](const auto& p) {
+    return !p.second.token_sha256.empty() || !p.second.signing_key_file.empty();
+  });
+  if (!credentialed) {
+    return refuse("/principals",
+                  "a control surface needs a bearer token or a signing key: name at least one principal "
+                  "with token_sha256 or signing_key_file");
+  }
+  return ok_status();
+}
+
+Result<EchoesConfig> resolve_effective_config(const std::optional<std::string>& flag, EnvLookup lookup) {
+  Result<EchoesConfig> config = resolve_config(flag, lookup("ECHOES_CONFIG"));
+  if (!config) return config;
+  if (Status s = apply_environment(*config, lookup); !s) return s.error();
+  const std::string source = config->file.empty() ? std::string("configuration") : config->file;
+  if (Status s = check_profile(*config, source); !s) return s.error();
+  return config;
+}
+
+security::AccessPolicy access_policy_of(const EchoesConfig& config) {
+  security::AccessPolicy policy;
+  for (const auto& [role, names] : config.roles) {
+    std::set<security::Permission> permissions;
+    for (const std::string& n : names) {
+      if (auto p = security::permission_from_string(n)) permissions.insert(*p);
+    }
+    policy.set_role(role, std::move(permissions));
+  }
+  for (const auto& [name, p] : config.principals) {
+    policy.add_principal({name, p.role, p.token_sha256, p.signing_key_file});
+  }
+  return policy;
+}
+
 std::string to_json_text(const EchoesConfig& config) {
   json policy = json::object();
   for (const auto& [category, action] : config.safety.policy) policy[category] = safety::to_string(action);
@@ -409,7 +651,30 @@ std::string to_json_text(const EchoesConfig& config) {
           {"response_length", config.safety.thresholds.response_length}}}}},
       {"rate_limits", std::move(limits)},
       {"client", std::move(client)},
+      {"profile", to_string(config.profile)},
   };
+  const AuditSettings& a = config.audit;
+  json audit = {{"enabled", a.enabled},
+                {"fsync", a.fsync},
+                {"batch_records", a.batch_records},
+                {"lock_timeout_ms", milliseconds(a.lock_timeout)},
+                {"include_content", a.include_content}};
+  if (!a.file.empty()) audit["file"] = a.file;
+  document["audit"] = std::move(audit);
+  json keys = {{"allow_environment_key", config.keys.allow_environment_key}};
+  if (!config.keys.file.empty()) keys["file"] = config.keys.file;
+  document["keys"] = std::move(keys);
+  json principals = json::object();
+  for (const auto& [name, p] : config.principals) {
+    json entry = {{"role", p.role}};
+    if (!p.token_sha256.empty()) entry["token_sha256"] = p.token_sha256;
+    if (!p.signing_key_file.empty()) entry["signing_key_file"] = p.signing_key_file;
+    principals[name] = std::move(entry);
+  }
+  document["principals"] = std::move(principals);
+  json roles = json::object();
+  for (const auto& [name, permissions] : config.roles) roles[name] = permissions;
+  document["roles"] = std::move(roles);
   return document.dump(2, ' ', false, json::error_handler_t::replace);
 }
 

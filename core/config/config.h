@@ -32,6 +32,7 @@
 #include "core/openai/client.h"
 #include "core/safety/action.h"
 #include "core/safety/rate_limiter.h"
+#include "core/security/access_control.h"
 
 namespace echoes::config {
 
@@ -87,6 +88,36 @@ struct ClientSettings {
   friend bool operator==(const ClientSettings&, const ClientSettings&) = default;
 };
 
+// The audit log (core/security/audit_log.h). Off by default in the development profile.
+struct AuditSettings {
+  bool enabled = false;
+  std::string file;                      // the log; its anchor is FILE.anchor
+  std::string fsync = "per-record";      // "per-record" or "batch"
+  std::int64_t batch_records = 64;       // batch: fsync after this many records
+  Duration lock_timeout = std::chrono::seconds(5);
+  bool include_content = false;          // also store prompts and answers, redacted
+  friend bool operator==(const AuditSettings&, const AuditSettings&) = default;
+};
+
+// API keys (core/security/key_store.h).
+struct KeySettings {
+  std::string file;                      // the encrypted key file; empty: ./echoes-keys.json
+  // Whether a plaintext key from $OPENAI_API_KEY may be used when no --key NAME is given.
+  bool allow_environment_key = true;
+  friend bool operator==(const KeySettings&, const KeySettings&) = default;
+};
+
+// A principal: a role and its credentials (never a token itself, only its SHA-256).
+struct PrincipalSettings {
+  std::string role;
+  std::string token_sha256;
+  std::string signing_key_file;  // base64 of a 32-byte HMAC key, mode 0600
+  friend bool operator==(const PrincipalSettings&, const PrincipalSettings&) = default;
+};
+
+enum class Profile { kDevelopment, kProduction };
+std::string_view to_string(Profile);  // "development" "production"
+
 // How the configuration was chosen.
 enum class ConfigOrigin { kDefaults, kFlag, kEnvironment };
 std::string_view to_string(ConfigOrigin);  // "default" "flag" "environment"
@@ -95,12 +126,22 @@ struct EchoesConfig {
   SafetyConfig safety;
   RateLimitsConfig rate_limits;
   ClientSettings client;
+  Profile profile = Profile::kDevelopment;
+  AuditSettings audit;
+  KeySettings keys;
+  std::map<std::string, PrincipalSettings, std::less<>> principals;
+  // Role -> permission names (security::to_string(Permission)); the built-in four unless the
+  // file redefines them, plus any it adds.
+  std::map<std::string, std::set<std::string>, std::less<>> roles;
 
   ConfigOrigin origin = ConfigOrigin::kDefaults;
   std::string file;  // the file read, empty for the defaults
   // JSON pointers ("/safety/policy/pii") of the values the file set; every other value is a
   // default. A rate limit or route set by the file is recorded at its own pointer.
   std::set<std::string, std::less<>> set_by_file;
+  // JSON pointers of values an ECHOES_... environment variable set (apply_environment), with the
+  // variable's name.
+  std::map<std::string, std::string, std::less<>> set_by_env;
 };
 
 EchoesConfig default_config();  // the platform plan's defaults
@@ -109,6 +150,27 @@ Result<EchoesConfig> load_config(const std::filesystem::path& file);  // file, J
 Result<EchoesConfig> parse_config(std::string_view json, std::string_view source_name);
 // resolve: --config FILE, else ECHOES_CONFIG (when set and not empty), else defaults
 Result<EchoesConfig> resolve_config(const std::optional<std::string>& flag, const char* env_value);
+
+// The ECHOES_... environment overrides (docs/configuration.md has the table): each replaces the
+// file's value and is recorded in set_by_env. `lookup` is std::getenv in production.
+//   ECHOES_PROFILE       /profile                  development | production
+//   ECHOES_AUDIT_LOG     /audit/file (and /audit/enabled = true)
+//   ECHOES_AUDIT_FSYNC   /audit/fsync              per-record | batch
+//   ECHOES_KEY_FILE      /keys/file
+// A bad value is kInvalidInput naming the variable.
+using EnvLookup = const char* (*)(const char*);
+Status apply_environment(EchoesConfig& config, EnvLookup lookup);
+
+// The production profile's rules: the audit log on and named, no plaintext key from the
+// environment, and at least one principal with a credential (else a control surface would be
+// open). kInvalidInput naming the source, the JSON path and the rule; ok in development.
+Status check_profile(const EchoesConfig& config, std::string_view source_name);
+
+// resolve_config, then apply_environment, then check_profile: what every command uses.
+Result<EchoesConfig> resolve_effective_config(const std::optional<std::string>& flag, EnvLookup lookup);
+
+// The access policy the roles and principals describe.
+security::AccessPolicy access_policy_of(const EchoesConfig& config);
 
 // The effective configuration as a configuration document (valid against the schema, every key
 // present), pretty-printed.

@@ -37,7 +37,9 @@ void add_config_flag(CLI::App& command, std::shared_ptr<std::optional<std::strin
 }
 
 Result<config::EchoesConfig> command_config(const std::optional<std::string>& flag) {
-  Result<config::EchoesConfig> resolved = config::resolve_config(flag, std::getenv("ECHOES_CONFIG"));
+  // The file (--config or ECHOES_CONFIG), then the ECHOES_... overrides, then the profile's rules.
+  Result<config::EchoesConfig> resolved =
+      config::resolve_effective_config(flag, [](const char* name) -> const char* { return std::getenv(name); });
   if (!resolved && flag && resolved.error().code == ErrorCode::kNotFound) {
     Error e = std::move(resolved).error();
     e.message = "--config " + e.message;

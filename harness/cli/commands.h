@@ -37,6 +37,8 @@ CommandRun add_load_command(CLI::App& app);     // load_command.cc
 CommandRun add_batch_command(CLI::App& app);    // batch_command.cc
 CommandRun add_repl_command(CLI::App& app);     // repl_command.cc
 CommandRun add_cassette_command(CLI::App& app); // cassette_command.cc
+CommandRun add_audit_command(CLI::App& app);    // audit_command.cc
+CommandRun add_keys_command(CLI::App& app);     // keys_command.cc
 // later: ...
 
 // --- Shared by the subcommands (command_support.cc) -------------------------------------------

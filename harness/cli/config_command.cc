@@ -16,6 +16,13 @@ namespace {
 
 int check(const std::string& file) {
   Result<config::EchoesConfig> loaded = config::load_config(file);
+  // The production profile's rules apply to the file as written (environment overrides aside).
+  if (loaded) {
+    if (Status safe = config::check_profile(*loaded, file); !safe) {
+      std::cout << safe.error().message << '\n';
+      return kExitFailure;
+    }
+  }
   if (loaded) {
     std::cout << file << ": valid\n";
     return kExitSuccess;
@@ -25,8 +32,12 @@ int check(const std::string& file) {
   return kExitFailure;
 }
 
-// Where the value at `pointer` came from: the file when it or a key above it was set there.
+// Where the value at `pointer` came from: an ECHOES_... variable ("environment"), else the file
+// when it or a key above it was set there, else "default".
 std::string_view source_of(const config::EchoesConfig& config, const std::string& pointer) {
+  for (std::string prefix = pointer; !prefix.empty(); prefix.resize(prefix.rfind('/'))) {
+    if (config.set_by_env.contains(prefix)) return "environment";
+  }
   for (std::string prefix = pointer; !prefix.empty(); prefix.resize(prefix.rfind('/'))) {
     if (config.set_by_file.contains(prefix)) return "file";
   }
@@ -52,6 +63,10 @@ int show(const std::optional<std::string>& flag) {
     effective["client"]["base_url"] = from_env ? std::string(env) : std::string(openai::kDefaultBaseUrl);
     sources["/client/base_url"] = from_env ? "environment" : "default";
   }
+  // Which variable set each value whose source is "environment".
+  nlohmann::json variables = nlohmann::json::object();
+  for (const auto& [pointer, variable] : config.set_by_env) variables[pointer] = variable;
+  if (sources.value("/client/base_url", "") == "environment") variables["/client/base_url"] = "OPENAI_BASE_URL";
   nlohmann::json file = nullptr;
   if (config.origin != config::ConfigOrigin::kDefaults) {
     file = {{"path", config.file},
@@ -61,7 +76,8 @@ int show(const std::optional<std::string>& flag) {
                              {"version", 1},
                              {"config_file", std::move(file)},
                              {"config", std::move(effective)},
-                             {"sources", std::move(sources)}};
+                             {"sources", std::move(sources)},
+                             {"environment", std::move(variables)}};
   std::cout << document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
   return kExitSuccess;
 }

@@ -9,7 +9,10 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <mutex>
 
+#include "core/safety/safety_layer.h"
+#include "harness/cli/audit_flag.h"
 #include "harness/cli/commands.h"
 #include "harness/load/load_generator.h"
 
@@ -30,6 +33,8 @@ struct LoadFlags {
   std::string fixtures = ECHOES_DEFAULT_FIXTURES_DIR;
   std::uint64_t seed = 1;
   std::shared_ptr<std::optional<std::string>> config = std::make_shared<std::optional<std::string>>();
+  std::shared_ptr<std::optional<std::string>> audit_log = std::make_shared<std::optional<std::string>>();
+  std::shared_ptr<std::optional<std::string>> key = std::make_shared<std::optional<std::string>>();
 };
 
 int run_load_command(const LoadFlags& flags, bool watch_given, bool profile_given) {
@@ -61,6 +66,27 @@ int run_load_command(const LoadFlags& flags, bool watch_given, bool profile_give
   }
   Result<config::EchoesConfig> config = command_config(*flags.config);
   if (!config) return cannot_run(config.error().message);
+  Result<std::optional<std::string>> api_key = upstream_api_key(*flags.key, *config);
+  if (!api_key) return cannot_run(api_key.error().message);
+  options.api_key = std::move(*api_key);
+  Result<std::shared_ptr<security::AuditWriter>> audit = open_audit_log(*flags.audit_log, *config);
+  if (!audit) return cannot_run(audit.error().message);
+  // The first append that failed (workers append concurrently).
+  struct AuditFailure {
+    std::mutex mutex;
+    std::optional<Error> error;
+  };
+  auto audit_failure = std::make_shared<AuditFailure>();
+  if (*audit) {
+    options.on_outcome = [writer = *audit, audit_failure](std::string_view prompt, const safety::SafetyOutcome& o) {
+      security::AuditEvent e = outcome_event(prompt, o, "");
+      e.detail["command"] = "load";
+      if (Status s = writer->append(e); !s) {
+        std::lock_guard lock(audit_failure->mutex);
+        if (!audit_failure->error) audit_failure->error = s.error();
+      }
+    };
+  }
   options.config = std::move(*config);
   options.connections = flags.connections;
   if (!flags.base_url.empty()) options.base_url = flags.base_url;
@@ -74,6 +100,10 @@ int run_load_command(const LoadFlags& flags, bool watch_given, bool profile_give
     const Error& e = run.error();
     return cannot_run("load: " + (e.context.empty() ? "" : e.context + ": ") + e.message);
   }
+  if (*audit) {
+    if (Status flushed = (*audit)->flush(); !flushed) return cannot_run(flushed.error().message);
+  }
+  if (audit_failure->error) return cannot_run("load: audit log: " + audit_failure->error->message);
   const std::string out = flags.out.empty() ? "reports/load/" + options.profile.name : flags.out;
   if (Status written = write_load_outputs(out, run->info, run->results); !written) {
     return cannot_run(written.error().message + " (" + written.error().context + ")");
@@ -126,6 +156,8 @@ CommandRun add_load_command(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--seed", flags->seed, "Seeds the request mix and the mock's faults")->capture_default_str();
   add_config_flag(*command, flags->config);
+  add_audit_log_flag(*command, flags->audit_log);
+  add_key_flag(*command, flags->key);
   return [command, flags, watch, profile]() -> int {
     if (!command->parsed()) return kExitSuccess;
     return run_load_command(*flags, watch->count() > 0, profile->count() > 0);

@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
         {"batch", add_batch_command(app)},
         {"repl", add_repl_command(app)},
         {"cassette", add_cassette_command(app)},
+        {"audit", add_audit_command(app)},
+        {"keys", add_keys_command(app)},
     };
     try {
       app.parse(argc, argv);
@@ -49,7 +51,7 @@ int main(int argc, char** argv) {
     for (const auto& [name, run] : commands) {
       if (app.got_subcommand(name)) return run();
     }
-    return cannot_run("a subcommand is required (config, scan, train, eval, gate, report, load, cassette, batch, repl); run with --help for more");
+    return cannot_run("a subcommand is required (config, scan, train, eval, gate, report, load, cassette, batch, repl, audit, keys); run with --help for more");
   } catch (const std::exception& e) {
     return cannot_run(std::string("internal error: ") + e.what());
   }

@@ -208,6 +208,7 @@ Result<LoadRun> run_load(const LoadOptions& options) {
     client_config.retry.max_retries = profile.max_retries;
     client_config.total_timeout = std::chrono::seconds(30);
     client_config.max_idle_connections = static_cast<std::size_t>(options.connections);
+    if (options.api_key) client_config.api_key = *options.api_key;
     auto created = openai::Client::create(client_config, clock);
     if (!created) return Error(ErrorCode::kInvalidInput, "client: " + created.error().message, "--base-url");
     client = std::move(*created);
@@ -296,7 +297,8 @@ Result<LoadRun> run_load(const LoadOptions& options) {
     if (!profile.safety_layer) {
       RawHttpTarget target{url->host, url->port, url->prefix + "/chat/completions",
                            openai::encode(chat_request(profile.requests.front())),
-                           openai::process_environment("OPENAI_API_KEY").value_or("")};
+                           options.api_key ? *options.api_key
+                                           : openai::process_environment("OPENAI_API_KEY").value_or("")};
       if (Status ran = run_raw_open_loop(target, options.schedule, options.connections, start, recorder); !ran) {
         return ran.error();
       }
@@ -323,6 +325,7 @@ Result<LoadRun> run_load(const LoadOptions& options) {
         }
         record.completed = clock.now();
         record.stages = o.timings;
+        if (options.on_outcome) options.on_outcome(spec.prompt, o);
         switch (o.kind) {
           case OutcomeKind::kAnswer: record.outcome = LoadOutcome::kAnswer; break;
           case OutcomeKind::kBlock: record.outcome = LoadOutcome::kBlocked; break;

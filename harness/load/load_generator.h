@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -26,6 +27,10 @@
 #include "harness/load/load_recorder.h"
 #include "harness/load/load_schedule.h"
 #include "harness/load/load_summary.h"
+
+namespace echoes::safety {
+struct SafetyOutcome;
+}
 
 namespace echoes::harness {
 
@@ -39,6 +44,10 @@ struct LoadOptions {
   std::optional<int> watch_pid;  // none: the load process itself when the mock is in-process
   std::uint64_t seed = 1;
   std::ostream* progress = nullptr;  // a live progress line ('\r'-updated) when set
+  std::optional<std::string> api_key;  // the upstream's key; none: $OPENAI_API_KEY
+  // Called for every measured request that went through the safety layer, from the workers
+  // (concurrently): the prompt and the outcome. `echoes load --audit-log` records them.
+  std::function<void(std::string_view prompt, const safety::SafetyOutcome& outcome)> on_outcome;
 };
 
 struct LoadRun {

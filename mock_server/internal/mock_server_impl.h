@@ -98,6 +98,8 @@ class MockServer::Impl {
 
   MockServerOptions options_;
   Clock& clock_;
+  // Checks signed /__admin/ requests (options_.admin_signing_keys); null when there are none.
+  std::unique_ptr<security::RequestVerifier> admin_verifier_;
   CassetteStore store_;
   RequestJournal journal_;
   MockMetrics metrics_;
@@ -175,6 +177,7 @@ class MockServer::Impl {
 
   // ---- admin API (internal/admin_api.cc)
   void handle_admin(const HttpRequest& req, HttpResponse& res);
+  bool admit_admin(const HttpRequest& req, HttpResponse& res);  // credentials and role (admin_api.cc)
 
   // ---- request log, default headers, transport errors (internal/request_log.cc)
   void fill_transport_error(const HttpRequest& req, HttpResponse& res) const;

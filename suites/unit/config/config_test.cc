@@ -95,7 +95,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"({"safety": {"policy": {"injection": "blok"}}})", "/safety/policy/injection",
                 R"(config.json: /safety/policy/injection: "blok" is not one of allow, flag, redact, block)"},
         BadCase{R"({"safty": {}})", "/safty",
-                "config.json: /safty: unknown key; expected one of version, safety, rate_limits, client"},
+                "config.json: /safty: unknown key; expected one of version, safety, rate_limits, client, profile, audit, keys, principals, roles"},
         BadCase{R"({"safety": {"policy": {"injektion": "block"}}})", "/safety/policy/injektion",
                 "config.json: /safety/policy/injektion: unknown category; expected one of injection, "
                 "jailbreak, harmful, harmful-request, secret, pii, toxicity, system-prompt-leakage, "
