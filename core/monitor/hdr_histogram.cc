@@ -4,6 +4,7 @@
 #include <bit>
 #include <cassert>
 #include <cmath>
+#include <limits>
 #include <cstdio>
 
 namespace echoes::monitor {
@@ -243,10 +244,13 @@ std::vector<HdrHistogram::PercentileRow> HdrHistogram::percentile_rows(int ticks
       }
       if (here != 0 && (100.0 * static_cast<double>(running)) / total >= level_to) {
         rows.push_back({highest_equivalent(value_from_index(index)), level_to, running});
-        const double reporting_ticks =
-            ticks * std::pow(2.0, static_cast<double>(static_cast<std::int64_t>(
-                                      std::log(100.0 / (100.0 - level_to)) / std::log(2.0))) +
-                                      1);
+        // HdrHistogram's half-distance: 2^(whole octaves to 100 %) + 1 reporting steps. At 100 %
+        // the octaves are infinite; Java's (long) cast saturates there, so the step count is
+        // infinite too (the walk ends on reached_last), where a cast to int64 would be undefined.
+        const double octaves = std::log(100.0 / (100.0 - level_to)) / std::log(2.0);
+        const double whole_octaves =
+            octaves < 1e18 ? std::trunc(octaves) : std::numeric_limits<double>::infinity();
+        const double reporting_ticks = ticks * std::pow(2.0, whole_octaves + 1);
         level_to += 100.0 / reporting_ticks;
         found = true;
         break;
