@@ -110,3 +110,14 @@ echoes_find_package(yaml-cpp libyaml-cpp-dev)
 
 # zlib deflates the HDR histograms of HdrHistogram's interval logs (core/monitor/histogram_log.cc).
 echoes_find_package(ZLIB zlib1g-dev)
+
+# spdlog: the one structured logger (core/monitor/log.cc only; built against the system fmt).
+echoes_find_package(spdlog libspdlog-dev)
+
+# Prometheus: `promtool test rules` checks deploy/monitoring's alerting rules, and a test scrapes a
+# live echoes-mock with a real `prometheus` (suites/monitoring/).
+find_program(ECHOES_PROMTOOL promtool)
+find_program(ECHOES_PROMETHEUS prometheus)
+if(NOT ECHOES_PROMTOOL OR NOT ECHOES_PROMETHEUS)
+  echoes_missing("promtool and prometheus" prometheus)
+endif()
