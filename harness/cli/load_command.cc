@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "harness/cli/commands.h"
+#include "harness/cli/metrics_flag.h"
 #include "harness/load/load_generator.h"
 
 namespace echoes::cli {
@@ -30,7 +31,15 @@ struct LoadFlags {
   std::string fixtures = ECHOES_DEFAULT_FIXTURES_DIR;
   std::uint64_t seed = 1;
   std::shared_ptr<std::optional<std::string>> config = std::make_shared<std::optional<std::string>>();
+  std::shared_ptr<ObservabilityFlags> observe = std::make_shared<ObservabilityFlags>();
 };
+
+// A number as a log field: no trailing zeros.
+std::string fmt_number(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", v);
+  return text;
+}
 
 int run_load_command(const LoadFlags& flags, bool watch_given, bool profile_given) {
   using namespace echoes::harness;
@@ -69,6 +78,15 @@ int run_load_command(const LoadFlags& flags, bool watch_given, bool profile_give
   options.seed = flags.seed;
   if (isatty(STDOUT_FILENO) == 1) options.progress = &std::cout;
 
+  // Metrics and logs while the run lasts: the endpoint stops when `observability` goes.
+  monitor::MetricsRegistry registry;
+  Result<Observability> observability = start_observability(*flags.observe, registry);
+  if (!observability) return cannot_run(observability.error().message);
+  options.metrics = &registry;
+  options.log = observability->log.get();
+  observability->log->info("load started", {{"profile", options.profile.name},
+                                            {"rate", fmt_number(flags.rate)},
+                                            {"duration", flags.duration}});
   Result<LoadRun> run = run_load(options);
   if (!run) {
     const Error& e = run.error();
@@ -126,6 +144,7 @@ CommandRun add_load_command(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--seed", flags->seed, "Seeds the request mix and the mock's faults")->capture_default_str();
   add_config_flag(*command, flags->config);
+  add_observability_flags(*command, flags->observe);
   return [command, flags, watch, profile]() -> int {
     if (!command->parsed()) return kExitSuccess;
     return run_load_command(*flags, watch->count() > 0, profile->count() > 0);

@@ -22,6 +22,8 @@
 
 #include "core/base/result.h"
 #include "core/config/config.h"
+#include "core/monitor/log.h"
+#include "core/monitor/metrics_registry.h"
 #include "harness/load/load_profile.h"
 #include "harness/load/load_recorder.h"
 #include "harness/load/load_schedule.h"
@@ -39,6 +41,11 @@ struct LoadOptions {
   std::optional<int> watch_pid;  // none: the load process itself when the mock is in-process
   std::uint64_t seed = 1;
   std::ostream* progress = nullptr;  // a live progress line ('\r'-updated) when set
+  // Where the safety layer's metrics go (safety::SafetyMetrics; the reference run counts too) and
+  // the breaker's state; null: not counted. Not owned.
+  monitor::MetricsRegistry* metrics = nullptr;
+  // Where each request that ends in an error is logged, with its request id; null: not logged.
+  monitor::Log* log = nullptr;
 };
 
 struct LoadRun {
