@@ -129,3 +129,14 @@ pkg_check_modules(libsodium QUIET IMPORTED_TARGET GLOBAL libsodium)
 if(NOT libsodium_FOUND)
   echoes_missing(libsodium libsodium-dev)
 endif()
+
+# spdlog: the one structured logger (core/monitor/log.cc only; built against the system fmt).
+echoes_find_package(spdlog libspdlog-dev)
+
+# Prometheus: `promtool test rules` checks deploy/monitoring's alerting rules, and a test scrapes a
+# live echoes-mock with a real `prometheus` (suites/monitoring/).
+find_program(ECHOES_PROMTOOL promtool)
+find_program(ECHOES_PROMETHEUS prometheus)
+if(NOT ECHOES_PROMTOOL OR NOT ECHOES_PROMETHEUS)
+  echoes_missing("promtool and prometheus" prometheus)
+endif()

@@ -51,23 +51,14 @@ MockServer::Impl::Impl(MockServerOptions options)
 }
 
 std::string MockServer::Impl::metrics_text() const {
-  std::string text = metrics_.render_prometheus();
-  text += "# HELP echoes_mock_response_cache_entries Replayed bodies cached by their raw bytes.\n"
-          "# TYPE echoes_mock_response_cache_entries gauge\n"
-          "echoes_mock_response_cache_entries " + std::to_string(response_cache_.entries()) + "\n"
-          "# HELP echoes_mock_response_cache_bytes Bytes the response cache counts against its bound.\n"
-          "# TYPE echoes_mock_response_cache_bytes gauge\n"
-          "echoes_mock_response_cache_bytes " + std::to_string(response_cache_.bytes()) + "\n";
   const internal::HttpServerStats transport =
       server_ != nullptr ? server_->stats() : internal::HttpServerStats{};
-  text += "# HELP echoes_mock_open_connections Client connections accepted and not yet closed.\n"
-          "# TYPE echoes_mock_open_connections gauge\n"
-          "echoes_mock_open_connections " + std::to_string(transport.open_connections) + "\n"
-          "# HELP echoes_mock_worker_tasks Requests handed to the worker pool, waiting or running.\n"
-          "# TYPE echoes_mock_worker_tasks gauge\n"
-          "echoes_mock_worker_tasks{state=\"queued\"} " + std::to_string(transport.worker_tasks_queued) + "\n"
-          "echoes_mock_worker_tasks{state=\"running\"} " + std::to_string(transport.worker_tasks_running) + "\n";
-  return text;
+  metrics_.set_levels({.response_cache_entries = response_cache_.entries(),
+                       .response_cache_bytes = response_cache_.bytes(),
+                       .open_connections = static_cast<std::uint64_t>(transport.open_connections),
+                       .worker_tasks_queued = static_cast<std::uint64_t>(transport.worker_tasks_queued),
+                       .worker_tasks_running = static_cast<std::uint64_t>(transport.worker_tasks_running)});
+  return metrics_.render_prometheus();
 }
 
 void MockServer::Impl::set_scenario(std::optional<Scenario> scenario) {

@@ -1,5 +1,7 @@
 #include "core/safety/safety_layer.h"
 
+#include "core/safety/safety_metrics.h"
+
 #include "core/safety/redaction.h"
 
 #include <nlohmann/json.hpp>
@@ -285,6 +287,7 @@ bool SafetyLayer::judge_output(Result<Decision> decision, bool streaming,
 SafetyOutcome SafetyLayer::safe_evaluate(const ChatCompletionRequest& request) const {
   SafetyOutcome outcome;
   timed(clock_, outcome.timings.total, [&] { evaluate(request, outcome); });
+  if (options_.metrics != nullptr) options_.metrics->record(outcome, options_.work_kind);
   return outcome;
 }
 
@@ -318,6 +321,7 @@ SafetyOutcome SafetyLayer::safe_evaluate_stream(const ChatCompletionRequest& req
                                                 const openai::ChunkSink& sink) const {
   SafetyOutcome outcome;
   timed(clock_, outcome.timings.total, [&] { evaluate_stream(request, sink, outcome); });
+  if (options_.metrics != nullptr) options_.metrics->record(outcome, options_.work_kind);
   return outcome;
 }
 

@@ -53,6 +53,8 @@
 
 namespace echoes::safety {
 
+class SafetyMetrics;
+
 enum class OutcomeKind : std::uint8_t { kAnswer, kBlock, kError };
 // Where a call was decided: the input guard, the upstream call, the output filter.
 enum class SafetyStage : std::uint8_t { kInput, kUpstream, kOutput };
@@ -103,6 +105,9 @@ struct SafetyLayerOptions {
   std::vector<std::string> canaries;
   std::optional<int> max_retries;         // per call; the client's config when unset
   std::optional<Duration> total_timeout;  // per call; the client's config when unset
+  // Where every finished call is counted (decisions, stage times, errors, refusals); null: nowhere.
+  // Not owned; must outlive the layer.
+  const SafetyMetrics* metrics = nullptr;
 };
 
 // The per-attempt gates (either may be null; not owned, must outlive the layer).

@@ -14,6 +14,7 @@
 #include "core/safety/safety_layer.h"
 #include "harness/cli/audit_flag.h"
 #include "harness/cli/commands.h"
+#include "harness/cli/metrics_flag.h"
 #include "harness/load/load_generator.h"
 
 namespace echoes::cli {
@@ -35,7 +36,15 @@ struct LoadFlags {
   std::shared_ptr<std::optional<std::string>> config = std::make_shared<std::optional<std::string>>();
   std::shared_ptr<std::optional<std::string>> audit_log = std::make_shared<std::optional<std::string>>();
   std::shared_ptr<std::optional<std::string>> key = std::make_shared<std::optional<std::string>>();
+  std::shared_ptr<ObservabilityFlags> observe = std::make_shared<ObservabilityFlags>();
 };
+
+// A number as a log field: no trailing zeros.
+std::string fmt_number(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", v);
+  return text;
+}
 
 int run_load_command(const LoadFlags& flags, bool watch_given, bool profile_given) {
   using namespace echoes::harness;
@@ -95,6 +104,15 @@ int run_load_command(const LoadFlags& flags, bool watch_given, bool profile_give
   options.seed = flags.seed;
   if (isatty(STDOUT_FILENO) == 1) options.progress = &std::cout;
 
+  // Metrics and logs while the run lasts: the endpoint stops when `observability` goes.
+  monitor::MetricsRegistry registry;
+  Result<Observability> observability = start_observability(*flags.observe, registry);
+  if (!observability) return cannot_run(observability.error().message);
+  options.metrics = &registry;
+  options.log = observability->log.get();
+  observability->log->info("load started", {{"profile", options.profile.name},
+                                            {"rate", fmt_number(flags.rate)},
+                                            {"duration", flags.duration}});
   Result<LoadRun> run = run_load(options);
   if (!run) {
     const Error& e = run.error();
@@ -158,6 +176,7 @@ CommandRun add_load_command(CLI::App& app) {
   add_config_flag(*command, flags->config);
   add_audit_log_flag(*command, flags->audit_log);
   add_key_flag(*command, flags->key);
+  add_observability_flags(*command, flags->observe);
   return [command, flags, watch, profile]() -> int {
     if (!command->parsed()) return kExitSuccess;
     return run_load_command(*flags, watch->count() > 0, profile->count() > 0);

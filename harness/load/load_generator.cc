@@ -15,6 +15,7 @@
 #include "core/safety/input_guard.h"
 #include "core/safety/output_filter.h"
 #include "core/safety/safety_layer.h"
+#include "core/safety/safety_metrics.h"
 #include "harness/load/load_runner.h"
 #include "harness/load/raw_http_load.h"
 #include "harness/mock_server_fixture.h"
@@ -188,6 +189,8 @@ Result<LoadRun> run_load(const LoadOptions& options) {
   std::unique_ptr<openai::Client> client;
   std::unique_ptr<CircuitBreaker> breaker;
   std::unique_ptr<safety::SafetyLayer> layer;
+  std::optional<safety::SafetyMetrics> safety_metrics;
+  if (options.metrics != nullptr) safety_metrics.emplace(*options.metrics);
   std::vector<openai::ChatCompletionRequest> requests;
   std::vector<Reference> references;
   std::mutex transitions_mutex;
@@ -221,6 +224,10 @@ Result<LoadRun> run_load(const LoadOptions& options) {
     safety::SafetyLayerOptions layer_options;
     layer_options.route = "chat";
     layer_options.work_kind = "load";
+    if (safety_metrics) {
+      layer_options.metrics = &*safety_metrics;
+      safety_metrics->watch(*breaker, "upstream");
+    }
     layer = std::make_unique<safety::SafetyLayer>(*client, *guard_inspector, *filter_inspector, clock,
                                                   layer_options, safety::UpstreamGates{nullptr, breaker.get()});
     for (const ProfileRequest& r : profile.requests) {
@@ -332,6 +339,14 @@ Result<LoadRun> run_load(const LoadOptions& options) {
           case OutcomeKind::kError:
             record.outcome = LoadOutcome::kError;
             record.error = o.error ? o.error->code : ErrorCode::kInternal;
+            if (options.log != nullptr && o.error) {
+              options.log->warn("request failed",
+                                {{"request", spec.name},
+                                 {"code", std::string(to_string(o.error->code))},
+                                 {"status", o.error->http_status ? std::to_string(*o.error->http_status) : "-"},
+                                 {"error", o.error->message}},
+                                o.error->request_id);
+            }
             break;
         }
         const Reference& ref = references[k];

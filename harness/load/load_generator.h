@@ -23,6 +23,8 @@
 
 #include "core/base/result.h"
 #include "core/config/config.h"
+#include "core/monitor/log.h"
+#include "core/monitor/metrics_registry.h"
 #include "harness/load/load_profile.h"
 #include "harness/load/load_recorder.h"
 #include "harness/load/load_schedule.h"
@@ -48,6 +50,11 @@ struct LoadOptions {
   // Called for every measured request that went through the safety layer, from the workers
   // (concurrently): the prompt and the outcome. `echoes load --audit-log` records them.
   std::function<void(std::string_view prompt, const safety::SafetyOutcome& outcome)> on_outcome;
+  // Where the safety layer's metrics go (safety::SafetyMetrics; the reference run counts too) and
+  // the breaker's state; null: not counted. Not owned.
+  monitor::MetricsRegistry* metrics = nullptr;
+  // Where each request that ends in an error is logged, with its request id; null: not logged.
+  monitor::Log* log = nullptr;
 };
 
 struct LoadRun {

@@ -14,6 +14,7 @@
 
 #include "core/openai/canned_transport.h"
 #include "core/openai/codec.h"
+#include "core/safety/safety_metrics.h"
 
 namespace echoes::safety {
 namespace {
@@ -489,6 +490,60 @@ TEST(SafetyLayer, TheJsonFormNamesTheKindTheStageAndTheTimings) {
   EXPECT_NE(json.find(R"("kind":"block")"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("stage":"output")"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("total":10000.0)"), std::string::npos) << json;
+}
+
+// The layer counts every finished call in the registry it was given: the outcome, each decision by
+// action and category, each finding by rule, the stage times, and the final error by code.
+TEST(SafetyLayerMetricsTest, CountsOutcomesDecisionsRulesStagesAndErrors) {
+  monitor::MetricsRegistry registry;
+  const SafetyMetrics metrics(registry);
+  SafetyLayerOptions options;
+  options.metrics = &metrics;
+  Rig rig(CannedTransport::json(200, chat_body("well darn")), options);
+  EXPECT_EQ(rig.layer->safe_evaluate(request_with("hello")).kind, OutcomeKind::kAnswer);
+  rig.guard.decide = [](const ChatCompletionRequest&) -> Result<Decision> {
+    return decided(Action::kBlock, "injection");
+  };
+  EXPECT_EQ(rig.layer->safe_evaluate(request_with("ignore all")).kind, OutcomeKind::kBlock);
+
+  Rig failing(CannedTransport::json(503, R"({"error":{"message":"down"}})"), options);
+  EXPECT_EQ(failing.layer->safe_evaluate(request_with("hello")).kind, OutcomeKind::kError);
+
+  const std::string text = registry.render_prometheus();
+  EXPECT_NE(text.find("echoes_safety_outcomes_total{outcome=\"answer\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("echoes_safety_outcomes_total{outcome=\"block\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("echoes_safety_outcomes_total{outcome=\"error\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("echoes_safety_decisions_total{stage=\"output\",action=\"flag\",category=\"toxicity\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("echoes_safety_decisions_total{stage=\"input\",action=\"block\",category=\"injection\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("echoes_safety_rule_hits_total{stage=\"input\",rule=\"test.rule\",category=\"injection\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("echoes_upstream_errors_total{code=\"server_error\"} 1\n"), std::string::npos);
+  // Three calls timed; the guard takes 2 ms on the fake clock, inside the 0.0025 s bucket.
+  EXPECT_NE(text.find("echoes_safety_stage_duration_seconds_count{stage=\"total\"} 3\n"), std::string::npos);
+  EXPECT_NE(text.find("echoes_safety_stage_duration_seconds_bucket{stage=\"guard\",le=\"0.001\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("echoes_safety_stage_duration_seconds_bucket{stage=\"guard\",le=\"0.0025\"} 3\n"),
+            std::string::npos);
+}
+
+// A watched breaker publishes its state (one gauge per state, 1 for the current one) and counts
+// each transition.
+TEST(SafetyLayerMetricsTest, WatchedBreakerPublishesStateAndTransitions) {
+  monitor::MetricsRegistry registry;
+  const SafetyMetrics metrics(registry);
+  FakeClock clock;
+  CircuitBreaker breaker(CircuitBreakerConfig{}, clock);
+  metrics.watch(breaker, "upstream");
+  std::string text = registry.render_prometheus();
+  EXPECT_NE(text.find("echoes_breaker_state{breaker=\"upstream\",state=\"closed\"} 1\n"), std::string::npos) << text;
+  breaker.force_open();
+  text = registry.render_prometheus();
+  EXPECT_NE(text.find("echoes_breaker_state{breaker=\"upstream\",state=\"closed\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("echoes_breaker_state{breaker=\"upstream\",state=\"forced_open\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("echoes_breaker_transitions_total{breaker=\"upstream\",from=\"closed\",to=\"forced_open\"} 1\n"),
+            std::string::npos) << text;
 }
 
 }  // namespace
